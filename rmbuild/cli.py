@@ -1,0 +1,105 @@
+"""``python -m rmbuild``: one subcommand per nox session, plus the finer steps.
+
+Every subcommand is a thin call into the module that owns the logic. Errors
+the user can act on (BuildError) are printed as one line, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable
+
+from . import artifacts, lock, toolchains, ui
+from .ui import BuildError
+
+
+def _lazy(target: str, issue: int) -> Callable[[argparse.Namespace], object]:
+    """Call ``module:function(args)``; a phase not built yet says so clearly."""
+    module_name, func_name = target.split(":")
+
+    def call(args: argparse.Namespace) -> object:
+        try:
+            module = importlib.import_module(f"rmbuild.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"rmbuild.{module_name}":
+                raise
+            raise BuildError(f"{args.command}: not implemented yet (tracked in issue {issue})") from exc
+        return getattr(module, func_name)(args)
+
+    return call
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    healthy = toolchains.doctor(install=not args.no_install, phase=args.phase)
+    if not healthy:
+        ui.warn("some tools are missing (see above)")
+    return 0 if healthy or not args.strict else 1
+
+
+def _fetch(args: argparse.Namespace) -> None:
+    names = args.names or list(lock.load())
+    for name in names:
+        print(artifacts.fetch(name))
+
+
+def _artifacts(args: argparse.Namespace) -> None:
+    for artifact, state in artifacts.status():
+        print(f"{artifact.name:<24} {artifact.spec}\n{'':<24} {state}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m rmbuild",
+        description="Build, bundle, test and benchmark the RemoteMedia pipeline runtime for native and wasm32-wasi. "
+        "Usually run through nox (`nox -l` lists the sessions).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("doctor", help="report every tool with version and origin; install what is missing")
+    p.add_argument("--no-install", action="store_true", help="only report, install nothing")
+    p.add_argument("--phase", choices=toolchains.PHASES, help="only the tools of one phase")
+    p.add_argument("--strict", action="store_true", help="exit 1 if anything is missing")
+    p.set_defaults(func=_doctor)
+
+    p = sub.add_parser("fetch", help="download, verify and extract locked artifacts into the cache")
+    p.add_argument("names", nargs="*", help="artifact names from artifacts.lock.toml (default: all)")
+    p.set_defaults(func=_fetch)
+
+    p = sub.add_parser("artifacts", help="list locked artifacts and their cache state")
+    p.set_defaults(func=_artifacts)
+
+    phases = [
+        ("native-build", "build the native runtime (pipeline_executor)", "native:build", 4),
+        ("wasm-build", "build pipeline_executor_wasm with CPython inside; smoke-test it in wasmtime", "wasm:build", 5),
+        ("wasm-bench", "benchmark the wasm runtime against native (JSON report)", "wasm_bench:run", 5),
+        ("parity", "run the manifest corpus natively and in wasm; compare outputs byte for byte", "parity:run", 6),
+        ("whisper-build", "build whisper.cpp natively and for wasm32-wasi; convert the model", "whisper:build", 7),
+        ("whisper-bench", "transcribe with native and wasm whisper; JSON report and chart", "whisper_bench:run", 7),
+        ("bundle", "assemble .rmpkg bundles for the demo pipelines", "bundle:build_all", 9),
+        ("browser", "test the demo in real Chromium, both backends", "browser:test", 9),
+        ("demo", "serve the browser demo on 127.0.0.1", "browser:serve", 9),
+        ("wheels", "build the Python wheel with maturin and test it in a fresh venv", "wheels:build_and_test", 10),
+        ("lint", "ruff, cargo fmt/clippy, TypeScript check, actionlint", "lint:run", 3),
+        ("test", "build what the tests need, then run cargo test and pytest", "testing:run", 3),
+    ]
+    for name, help_text, target, issue in phases:
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--full", action="store_true", help="the full corpus or benchmark set (slower)")
+        p.add_argument("extra", nargs="*", help=argparse.SUPPRESS)
+        p.set_defaults(func=_lazy(target, issue))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result = args.func(args)
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    return result if isinstance(result, int) else 0

