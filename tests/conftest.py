@@ -1,0 +1,10 @@
+"""Shared fixtures. Tests use the real registries, compilers and runtimes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
