@@ -1,0 +1,274 @@
+//! Node types and the registry that maps a manifest's `"type"` to them.
+//!
+//! A node type is a [`NodeKind`]: it validates its `params` statically (for
+//! `validate`, without running anything), describes them as JSON Schema, and
+//! builds a [`Node`] instance. New node types (e.g. a future `Whisper` node
+//! behind a cargo feature) only need a `NodeKind` and one `register` call in
+//! [`Registry::with_builtins`].
+
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+use std::path::PathBuf;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::de::DeserializeOwned;
+use serde_json::Value as Json;
+
+use crate::value::Value;
+
+/// A running node instance. `process` is called once per item, in item
+/// order, with one value per incoming connection (in the order the
+/// connections are listed in the manifest); a source node (no incoming
+/// connection) gets the input item itself as its only input.
+///
+/// Returning `Ok(None)` drops the item: nodes downstream of this one do not
+/// run for it. Errors are plain messages; the executor adds the node id and
+/// the item index.
+pub trait Node: Send {
+    fn process(&mut self, inputs: Vec<Value>) -> Result<Option<Value>, String>;
+}
+
+/// Where a node is being built: its id and the directory against which
+/// relative file paths in its params are resolved.
+#[derive(Clone, Debug, Default)]
+pub struct NodeContext {
+    pub id: String,
+    /// Directory of the manifest file (None when read from stdin: paths are
+    /// then relative to the working directory).
+    pub base_dir: Option<PathBuf>,
+}
+
+impl NodeContext {
+    /// Resolve a path from the manifest. Messages keep using the path as the
+    /// user wrote it, never the resolved one.
+    pub fn resolve(&self, path: &str) -> PathBuf {
+        let p = PathBuf::from(path);
+        match &self.base_dir {
+            Some(dir) if p.is_relative() => dir.join(p),
+            _ => p,
+        }
+    }
+}
+
+/// An invalid parameter: `path` is relative to the node's `params` object
+/// (empty for the object itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParamError {
+    pub path: String,
+    pub message: String,
+}
+
+impl ParamError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        ParamError {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Static description and factory of one node type.
+pub trait NodeKind: Send + Sync {
+    /// The manifest `"type"` string.
+    fn name(&self) -> &'static str;
+    /// One-line description (used in the schema and `--help`).
+    fn description(&self) -> &'static str;
+    /// Maximum number of incoming connections (`None` = unlimited).
+    fn max_inputs(&self) -> Option<usize>;
+    /// JSON Schema of the `params` object.
+    fn params_schema(&self, generator: &mut SchemaGenerator) -> Schema;
+    /// Check `params` without side effects (no file access, no Python).
+    fn check_params(&self, params: &Json) -> Result<(), ParamError>;
+    /// Build a node instance. Errors here are node failures (exit 3): they
+    /// may come from the environment (missing file, Python import error).
+    fn build(&self, ctx: &NodeContext, params: &Json) -> Result<Box<dyn Node>, String>;
+}
+
+/// Typed parameters of a node: serde for parsing, schemars for the schema,
+/// plus semantic checks that serde cannot express.
+pub trait NodeParams: DeserializeOwned + JsonSchema {
+    fn check(&self) -> Result<(), ParamError> {
+        Ok(())
+    }
+}
+
+/// Parse `params` (null means `{}`) into typed parameters, with the path of
+/// the offending field in the error.
+pub fn parse_params<P: NodeParams>(params: &Json) -> Result<P, ParamError> {
+    let empty = Json::Object(Default::default());
+    let params = if params.is_null() { &empty } else { params };
+    let parsed: P = serde_path_to_error::deserialize(params).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        ParamError::new(path, e.into_inner().to_string())
+    })?;
+    parsed.check()?;
+    Ok(parsed)
+}
+
+type BuildFn<P> = fn(&NodeContext, P) -> Result<Box<dyn Node>, String>;
+
+/// A [`NodeKind`] made from a params type and a build function.
+pub struct TypedKind<P> {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub max_inputs: Option<usize>,
+    pub build: BuildFn<P>,
+    _params: PhantomData<fn() -> P>,
+}
+
+impl<P: NodeParams> TypedKind<P> {
+    pub fn new(
+        name: &'static str,
+        description: &'static str,
+        max_inputs: Option<usize>,
+        build: BuildFn<P>,
+    ) -> Self {
+        TypedKind {
+            name,
+            description,
+            max_inputs,
+            build,
+            _params: PhantomData,
+        }
+    }
+}
+
+impl<P: NodeParams> NodeKind for TypedKind<P> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn description(&self) -> &'static str {
+        self.description
+    }
+    fn max_inputs(&self) -> Option<usize> {
+        self.max_inputs
+    }
+    fn params_schema(&self, generator: &mut SchemaGenerator) -> Schema {
+        generator.subschema_for::<P>()
+    }
+    fn check_params(&self, params: &Json) -> Result<(), ParamError> {
+        parse_params::<P>(params).map(|_| ())
+    }
+    fn build(&self, ctx: &NodeContext, params: &Json) -> Result<Box<dyn Node>, String> {
+        let p = parse_params::<P>(params).map_err(|e| {
+            if e.path.is_empty() {
+                format!("params: {}", e.message)
+            } else {
+                format!("params.{}: {}", e.path, e.message)
+            }
+        })?;
+        (self.build)(ctx, p)
+    }
+}
+
+/// Node types by name. Sorted, so schema output is deterministic.
+pub struct Registry {
+    kinds: BTreeMap<&'static str, Box<dyn NodeKind>>,
+}
+
+/// Node types that exist only with a cargo feature: named in the error for an
+/// unknown type so the user learns why it is missing.
+const FEATURE_GATED: &[(&str, &str)] = &[("Python", "python"), ("Whisper", "whisper")];
+
+impl Registry {
+    /// An empty registry.
+    pub fn empty() -> Self {
+        Registry {
+            kinds: BTreeMap::new(),
+        }
+    }
+
+    /// All built-in node types of this build.
+    pub fn with_builtins() -> Self {
+        let mut r = Registry::empty();
+        crate::nodes::register_builtins(&mut r);
+        r
+    }
+
+    /// Add (or replace) a node type.
+    pub fn register(&mut self, kind: Box<dyn NodeKind>) {
+        self.kinds.insert(kind.name(), kind);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&dyn NodeKind> {
+        self.kinds.get(name).map(|k| k.as_ref())
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.kinds.keys().copied()
+    }
+
+    pub fn kinds(&self) -> impl Iterator<Item = &dyn NodeKind> + '_ {
+        self.kinds.values().map(|k| k.as_ref())
+    }
+
+    /// Message for an unknown node type: a suggestion when one is close,
+    /// the missing feature when the type is feature-gated.
+    pub fn unknown_type_message(&self, name: &str) -> String {
+        let gated = FEATURE_GATED.iter().find(|(n, _)| *n == name);
+        if let (Some((_, feature)), None) = (gated, self.get(name)) {
+            return format!(
+                "node type '{name}' is not available in this build (cargo feature '{feature}' is off)"
+            );
+        }
+        let best = self
+            .names()
+            .map(|n| (edit_distance(&n.to_ascii_lowercase(), &name.to_ascii_lowercase()), n))
+            .min();
+        match best {
+            Some((d, n)) if d <= 2 || n.eq_ignore_ascii_case(name) => {
+                format!("unknown node type '{name}' (did you mean '{n}'?)")
+            }
+            _ => format!("unknown node type '{name}'"),
+        }
+    }
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry::with_builtins()
+    }
+}
+
+/// Levenshtein distance over chars, for "did you mean" suggestions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_basics() {
+        assert_eq!(edit_distance("multiply", "multply"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("abc", "abc"), 0);
+    }
+
+    #[test]
+    fn unknown_type_suggests() {
+        let r = Registry::with_builtins();
+        assert_eq!(
+            r.unknown_type_message("Multply"),
+            "unknown node type 'Multply' (did you mean 'Multiply'?)"
+        );
+        assert_eq!(r.unknown_type_message("Zebra"), "unknown node type 'Zebra'");
+        assert_eq!(
+            r.unknown_type_message("multiply"),
+            "unknown node type 'multiply' (did you mean 'Multiply'?)"
+        );
+    }
+}
