@@ -22,7 +22,11 @@ pub type ItemResult = Result<Vec<Option<Value>>>;
 pub fn spawn_stream(
     mut pipeline: Pipeline,
     buffer: usize,
-) -> (mpsc::Sender<Value>, mpsc::Receiver<ItemResult>, JoinHandle<Pipeline>) {
+) -> (
+    mpsc::Sender<Value>,
+    mpsc::Receiver<ItemResult>,
+    JoinHandle<Pipeline>,
+) {
     let (item_tx, mut item_rx) = mpsc::channel::<Value>(buffer.max(1));
     let (res_tx, res_rx) = mpsc::channel::<ItemResult>(buffer.max(1));
     let handle = tokio::task::spawn_blocking(move || {

@@ -71,7 +71,10 @@ fn usage_err(msg: impl std::fmt::Display) -> Error {
 
 fn parse_args(args: &[String]) -> Result<Options> {
     let mut it = args.iter().skip(1);
-    let command = it.next().ok_or_else(|| usage_err("missing command"))?.clone();
+    let command = it
+        .next()
+        .ok_or_else(|| usage_err("missing command"))?
+        .clone();
     let mut opts = Options {
         command,
         manifest: None,
@@ -81,18 +84,26 @@ fn parse_args(args: &[String]) -> Result<Options> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--input" | "-i" => {
-                let v = it.next().ok_or_else(|| usage_err("--input needs a file name (or '-')"))?;
+                let v = it
+                    .next()
+                    .ok_or_else(|| usage_err("--input needs a file name (or '-')"))?;
                 if opts.input.replace(v.clone()).is_some() {
                     return Err(usage_err("--input given twice"));
                 }
             }
             "--compact" => opts.compact = true,
             s if s.starts_with("--input=") => {
-                if opts.input.replace(s["--input=".len()..].to_string()).is_some() {
+                if opts
+                    .input
+                    .replace(s["--input=".len()..].to_string())
+                    .is_some()
+                {
                     return Err(usage_err("--input given twice"));
                 }
             }
-            s if s.starts_with('-') && s != "-" => return Err(usage_err(format!("unknown option '{s}'"))),
+            s if s.starts_with('-') && s != "-" => {
+                return Err(usage_err(format!("unknown option '{s}'")))
+            }
             s => {
                 if opts.manifest.is_some() {
                     return Err(usage_err(format!("unexpected argument '{s}'")));
@@ -107,18 +118,29 @@ fn parse_args(args: &[String]) -> Result<Options> {
 fn read_source(name: &str, what: &str, stdin: &mut dyn Read) -> Result<String> {
     if name == "-" {
         let mut s = String::new();
-        stdin
-            .read_to_string(&mut s)
-            .map_err(|e| Error::io(format!("cannot read {what} from stdin: {}", describe_io_error(&e))))?;
+        stdin.read_to_string(&mut s).map_err(|e| {
+            Error::io(format!(
+                "cannot read {what} from stdin: {}",
+                describe_io_error(&e)
+            ))
+        })?;
         Ok(s)
     } else {
-        std::fs::read_to_string(name)
-            .map_err(|e| Error::io(format!("cannot read {what} '{name}': {}", describe_io_error(&e))))
+        std::fs::read_to_string(name).map_err(|e| {
+            Error::io(format!(
+                "cannot read {what} '{name}': {}",
+                describe_io_error(&e)
+            ))
+        })
     }
 }
 
 /// Load and validate the manifest named on the command line.
-fn load_manifest(name: &str, stdin: &mut dyn Read, registry: &Registry) -> Result<(Manifest, Option<PathBuf>)> {
+fn load_manifest(
+    name: &str,
+    stdin: &mut dyn Read,
+    registry: &Registry,
+) -> Result<(Manifest, Option<PathBuf>)> {
     let text = read_source(name, "manifest", stdin)?;
     let manifest = Manifest::parse(&text, registry)?;
     let base_dir = if name == "-" {
@@ -129,27 +151,39 @@ fn load_manifest(name: &str, stdin: &mut dyn Read, registry: &Registry) -> Resul
     Ok((manifest, base_dir))
 }
 
-fn execute(opts: &Options, stdin: &mut dyn Read, stdout: &mut dyn Write, registry: &Registry) -> Result<()> {
+fn execute(
+    opts: &Options,
+    stdin: &mut dyn Read,
+    stdout: &mut dyn Write,
+    registry: &Registry,
+) -> Result<()> {
     let write = |out: &mut dyn Write, text: &str| -> Result<()> {
         out.write_all(text.as_bytes())
             .and_then(|_| out.flush())
             .map_err(|e| Error::io(format!("cannot write to stdout: {}", describe_io_error(&e))))
     };
     let need_manifest = || {
-        opts.manifest
-            .clone()
-            .ok_or_else(|| usage_err(format!("'{}' needs a manifest file (or '-' for stdin)", opts.command)))
+        opts.manifest.clone().ok_or_else(|| {
+            usage_err(format!(
+                "'{}' needs a manifest file (or '-' for stdin)",
+                opts.command
+            ))
+        })
     };
     match opts.command.as_str() {
         "run" => {
             let name = need_manifest()?;
             if name == "-" && opts.input.as_deref() == Some("-") {
-                return Err(usage_err("the manifest and --input cannot both be read from stdin"));
+                return Err(usage_err(
+                    "the manifest and --input cannot both be read from stdin",
+                ));
             }
             let (manifest, base_dir) = load_manifest(&name, stdin, registry)?;
             let items = match &opts.input {
                 Some(input) => parse_inputs(&read_source(input, "inputs", stdin)?)?,
-                None => manifest.input_values()?.ok_or_else(crate::no_inputs_error)?,
+                None => manifest
+                    .input_values()?
+                    .ok_or_else(crate::no_inputs_error)?,
             };
             #[cfg(feature = "python")]
             if manifest.nodes.iter().any(|n| n.node_type == "Python") {
@@ -195,7 +229,12 @@ fn execute(opts: &Options, stdin: &mut dyn Read, stdout: &mut dyn Write, registr
 /// Run the CLI. `args` is the full argv (`args[0]`, the program name, is
 /// ignored). Returns the process exit code; the caller exits with it.
 /// Nothing here calls `std::process::exit` or panics on bad input.
-pub fn main_with_args(args: &[String], stdin: &mut dyn Read, stdout: &mut dyn Write, stderr: &mut dyn Write) -> i32 {
+pub fn main_with_args(
+    args: &[String],
+    stdin: &mut dyn Read,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> i32 {
     main_with_registry(args, stdin, stdout, stderr, &Registry::with_builtins())
 }
 

@@ -49,7 +49,10 @@ impl RunOutput {
     pub fn to_json(&self) -> Json {
         let mut outputs = serde_json::Map::new();
         for (id, values) in &self.outputs {
-            outputs.insert(id.clone(), Json::Array(values.iter().map(Value::to_json).collect()));
+            outputs.insert(
+                id.clone(),
+                Json::Array(values.iter().map(Value::to_json).collect()),
+            );
         }
         let mut top = serde_json::Map::new();
         top.insert("outputs".into(), Json::Object(outputs));
@@ -69,7 +72,11 @@ impl Pipeline {
     /// file paths in params are resolved (the manifest's directory; None for
     /// the working directory). Node construction failures (e.g. a Python
     /// import error) are `Node` errors (exit 3).
-    pub fn new(manifest: &Manifest, registry: &Registry, base_dir: Option<PathBuf>) -> Result<Pipeline> {
+    pub fn new(
+        manifest: &Manifest,
+        registry: &Registry,
+        base_dir: Option<PathBuf>,
+    ) -> Result<Pipeline> {
         let plan = manifest.plan(registry)?;
         let mut slots = Vec::with_capacity(manifest.nodes.len());
         for spec in &manifest.nodes {
@@ -80,12 +87,14 @@ impl Pipeline {
                 id: spec.id.clone(),
                 base_dir: base_dir.clone(),
             };
-            let node = kind.build(&ctx, &Json::Object(spec.params.clone())).map_err(|e| {
-                Error::node(format!(
-                    "node '{}' ({}) failed to initialise: {e}",
-                    spec.id, spec.node_type
-                ))
-            })?;
+            let node = kind
+                .build(&ctx, &Json::Object(spec.params.clone()))
+                .map_err(|e| {
+                    Error::node(format!(
+                        "node '{}' ({}) failed to initialise: {e}",
+                        spec.id, spec.node_type
+                    ))
+                })?;
             slots.push(Slot {
                 id: spec.id.clone(),
                 node_type: spec.node_type.clone(),
@@ -98,7 +107,9 @@ impl Pipeline {
                 fan_out[p] += 1;
             }
         }
-        let outputs: Vec<usize> = (0..slots.len()).filter(|&i| slots[i].node_type == OUTPUT).collect();
+        let outputs: Vec<usize> = (0..slots.len())
+            .filter(|&i| slots[i].node_type == OUTPUT)
+            .collect();
         let results = if outputs.is_empty() {
             (0..slots.len()).filter(|&i| fan_out[i] == 0).collect()
         } else {
@@ -114,7 +125,10 @@ impl Pipeline {
 
     /// Ids of the result nodes, in output order.
     pub fn result_ids(&self) -> Vec<&str> {
-        self.results.iter().map(|&i| self.slots[i].id.as_str()).collect()
+        self.results
+            .iter()
+            .map(|&i| self.slots[i].id.as_str())
+            .collect()
     }
 
     /// Push one item through the graph. Returns one entry per result node
@@ -137,7 +151,11 @@ impl Pipeline {
                 let mut inputs = Vec::with_capacity(preds.len());
                 for &p in preds {
                     remaining[p] -= 1;
-                    let v = if remaining[p] == 0 { values[p].take() } else { values[p].clone() };
+                    let v = if remaining[p] == 0 {
+                        values[p].take()
+                    } else {
+                        values[p].clone()
+                    };
                     inputs.push(v.unwrap_or(Value::Null));
                 }
                 inputs
@@ -194,9 +212,14 @@ mod tests {
             r#"{"version":1,"nodes":[{"id":"m","type":"Multiply","params":{"factor":2}},{"id":"a","type":"Add","params":{"value":1}},{"id":"out","type":"Output"}],
                "connections":[{"from":"m","to":"a"},{"from":"a","to":"out"}]}"#,
         );
-        let out = p.run(vec![Value::Int(3), Value::Int(-4), Value::Float(0.5)]).unwrap();
+        let out = p
+            .run(vec![Value::Int(3), Value::Int(-4), Value::Float(0.5)])
+            .unwrap();
         // 2*3+1 = 7, 2*(-4)+1 = -7, 2*0.5+1 = 2.0
-        assert_eq!(out.outputs["out"], vec![Value::Int(7), Value::Int(-7), Value::Float(2.0)]);
+        assert_eq!(
+            out.outputs["out"],
+            vec![Value::Int(7), Value::Int(-7), Value::Float(2.0)]
+        );
     }
 
     #[test]
@@ -232,7 +255,10 @@ mod tests {
                "connections":[{"from":"b","to":"out"},{"from":"a","to":"out"}]}"#,
         );
         let out = p.run(vec![Value::Int(4)]).unwrap();
-        assert_eq!(out.outputs["out"], vec![Value::List(vec![Value::Float(4.5), Value::Int(8)])]);
+        assert_eq!(
+            out.outputs["out"],
+            vec![Value::List(vec![Value::Float(4.5), Value::Int(8)])]
+        );
     }
 
     #[test]
@@ -240,7 +266,9 @@ mod tests {
         let mut p = pipeline(
             r#"{"version":1,"nodes":[{"id":"m","type":"Multiply","params":{"factor":2}}]}"#,
         );
-        let e = p.run(vec![Value::Int(1), Value::Str("x".into())]).unwrap_err();
+        let e = p
+            .run(vec![Value::Int(1), Value::Str("x".into())])
+            .unwrap_err();
         assert_eq!(e.exit_code(), 3);
         assert_eq!(
             e.message(),

@@ -42,7 +42,11 @@ use std::path::PathBuf;
 /// `inputs_json`, if given, is a JSON array of items and replaces the
 /// manifest's own `inputs`. `base_dir` resolves relative paths in params.
 /// The error's `exit_code()` follows the CLI contract.
-pub fn run_manifest_str(manifest_json: &str, inputs_json: Option<&str>, base_dir: Option<PathBuf>) -> Result<String> {
+pub fn run_manifest_str(
+    manifest_json: &str,
+    inputs_json: Option<&str>,
+    base_dir: Option<PathBuf>,
+) -> Result<String> {
     let registry = Registry::with_builtins();
     let manifest = Manifest::parse(manifest_json, &registry)?;
     let items = match inputs_json {

@@ -19,7 +19,14 @@ use crate::value::{describe_json, path_index, path_key, Value};
 /// The only manifest format version this runtime understands.
 pub const MANIFEST_VERSION: u64 = 1;
 
-const TOP_FIELDS: [&str; 6] = ["version", "name", "description", "nodes", "connections", "inputs"];
+const TOP_FIELDS: [&str; 6] = [
+    "version",
+    "name",
+    "description",
+    "nodes",
+    "connections",
+    "inputs",
+];
 const NODE_FIELDS: [&str; 3] = ["id", "type", "params"];
 const CONNECTION_FIELDS: [&str; 2] = ["from", "to"];
 
@@ -107,7 +114,10 @@ fn check_fields(obj: &serde_json::Map<String, Json>, allowed: &[&str], path: &st
                 .unwrap_or_default();
             return Err(err(
                 &path_key(path, key),
-                format!("unknown field ({close}expected one of: {})", allowed.join(", ")),
+                format!(
+                    "unknown field ({close}expected one of: {})",
+                    allowed.join(", ")
+                ),
             ));
         }
     }
@@ -121,11 +131,21 @@ fn similar(a: &str, b: &str) -> bool {
         return false;
     }
     let common = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
-    let common_end = a.chars().rev().zip(b.chars().rev()).take_while(|(x, y)| x == y).count();
+    let common_end = a
+        .chars()
+        .rev()
+        .zip(b.chars().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
     common + common_end + 2 >= a.len().max(b.len())
 }
 
-fn get_string(obj: &serde_json::Map<String, Json>, key: &str, path: &str, required: bool) -> Result<Option<String>> {
+fn get_string(
+    obj: &serde_json::Map<String, Json>,
+    key: &str,
+    path: &str,
+    required: bool,
+) -> Result<Option<String>> {
     match obj.get(key) {
         None if required => Err(err(path, format!("missing field '{key}'"))),
         None => Ok(None),
@@ -151,8 +171,8 @@ impl Manifest {
     /// `inputs` field is only checked to be present-or-absent here; see
     /// [`Manifest::input_values`].
     pub fn parse(text: &str, registry: &Registry) -> Result<Manifest> {
-        let json: Json = serde_json::from_str(text)
-            .map_err(|e| err("", format!("not valid JSON: {e}")))?;
+        let json: Json =
+            serde_json::from_str(text).map_err(|e| err("", format!("not valid JSON: {e}")))?;
         Manifest::from_json(&json, registry)
     }
 
@@ -166,12 +186,23 @@ impl Manifest {
     /// Structural parsing only (no registry: node types are not checked).
     fn structure_from_json(json: &Json) -> Result<Manifest> {
         let Json::Object(top) = json else {
-            return Err(err("", format!("expected a JSON object at the top level, got {}", describe_json(json))));
+            return Err(err(
+                "",
+                format!(
+                    "expected a JSON object at the top level, got {}",
+                    describe_json(json)
+                ),
+            ));
         };
         check_fields(top, &TOP_FIELDS, "")?;
 
         let version = match top.get("version") {
-            None => return Err(err("", "missing field 'version' (this runtime reads version 1)")),
+            None => {
+                return Err(err(
+                    "",
+                    "missing field 'version' (this runtime reads version 1)",
+                ))
+            }
             Some(v) => match v.as_u64() {
                 Some(MANIFEST_VERSION) => MANIFEST_VERSION,
                 _ => {
@@ -189,7 +220,10 @@ impl Manifest {
             None => return Err(err("", "missing field 'nodes'")),
             Some(Json::Array(a)) => a,
             Some(other) => {
-                return Err(err("nodes", format!("expected an array of nodes, got {}", describe_json(other))))
+                return Err(err(
+                    "nodes",
+                    format!("expected an array of nodes, got {}", describe_json(other)),
+                ))
             }
         };
         if nodes_json.is_empty() {
@@ -199,7 +233,10 @@ impl Manifest {
         for (i, n) in nodes_json.iter().enumerate() {
             let path = path_index("nodes", i);
             let Json::Object(obj) = n else {
-                return Err(err(&path, format!("expected a node object, got {}", describe_json(n))));
+                return Err(err(
+                    &path,
+                    format!("expected a node object, got {}", describe_json(n)),
+                ));
             };
             check_fields(obj, &NODE_FIELDS, &path)?;
             let id = get_string(obj, "id", &path, true)?.unwrap_or_default();
@@ -223,7 +260,11 @@ impl Manifest {
                     ))
                 }
             };
-            nodes.push(NodeSpec { id, node_type, params });
+            nodes.push(NodeSpec {
+                id,
+                node_type,
+                params,
+            });
         }
 
         let mut connections = Vec::new();
@@ -247,7 +288,10 @@ impl Manifest {
             Some(other) => {
                 return Err(err(
                     "connections",
-                    format!("expected an array of connections, got {}", describe_json(other)),
+                    format!(
+                        "expected an array of connections, got {}",
+                        describe_json(other)
+                    ),
                 ))
             }
         }
@@ -272,17 +316,28 @@ impl Manifest {
             if let Some(first) = index.insert(n.id.as_str(), i) {
                 return Err(err(
                     &path_key(&path, "id"),
-                    format!("duplicate node id '{}' (already used by nodes[{first}])", n.id),
+                    format!(
+                        "duplicate node id '{}' (already used by nodes[{first}])",
+                        n.id
+                    ),
                 ));
             }
             let Some(kind) = registry.get(&n.node_type) else {
-                return Err(err(&path_key(&path, "type"), registry.unknown_type_message(&n.node_type)));
+                return Err(err(
+                    &path_key(&path, "type"),
+                    registry.unknown_type_message(&n.node_type),
+                ));
             };
-            kind.check_params(&Json::Object(n.params.clone())).map_err(|e| {
-                let p = path_key(&path, "params");
-                let p = if e.path.is_empty() { p } else { format!("{p}.{}", e.path) };
-                err(&p, e.message)
-            })?;
+            kind.check_params(&Json::Object(n.params.clone()))
+                .map_err(|e| {
+                    let p = path_key(&path, "params");
+                    let p = if e.path.is_empty() {
+                        p
+                    } else {
+                        format!("{p}.{}", e.path)
+                    };
+                    err(&p, e.message)
+                })?;
         }
 
         let mut preds: Vec<Vec<usize>> = vec![Vec::new(); self.nodes.len()];
@@ -299,7 +354,10 @@ impl Manifest {
             let from = lookup("from", &c.from)?;
             let to = lookup("to", &c.to)?;
             if from == to {
-                return Err(err(&path, format!("node '{}' is connected to itself (cycle)", c.from)));
+                return Err(err(
+                    &path,
+                    format!("node '{}' is connected to itself (cycle)", c.from),
+                ));
             }
             if let Some(first) = seen.insert((from, to), ci) {
                 return Err(err(
@@ -349,7 +407,10 @@ impl Manifest {
             }
         }
         if order.len() < self.nodes.len() {
-            return Err(err("connections", format!("cycle detected: {}", self.describe_cycle(&indeg, &preds))));
+            return Err(err(
+                "connections",
+                format!("cycle detected: {}", self.describe_cycle(&indeg, &preds)),
+            ));
         }
         Ok(Plan { order, preds })
     }
@@ -370,7 +431,11 @@ impl Manifest {
             };
             if let Some(&at) = pos.get(&p) {
                 // walk[at..] followed backwards is the cycle; print it forwards.
-                let mut cycle: Vec<&str> = walk[at..].iter().rev().map(|&i| self.nodes[i].id.as_str()).collect();
+                let mut cycle: Vec<&str> = walk[at..]
+                    .iter()
+                    .rev()
+                    .map(|&i| self.nodes[i].id.as_str())
+                    .collect();
                 // Start the printed cycle at its first-declared node.
                 let min_pos = (0..cycle.len())
                     .min_by_key(|&k| self.nodes.iter().position(|n| n.id == cycle[k]))
@@ -378,7 +443,11 @@ impl Manifest {
                 cycle.rotate_left(min_pos);
                 let first = cycle[0];
                 cycle.push(first);
-                return cycle.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(" -> ");
+                return cycle
+                    .iter()
+                    .map(|s| format!("'{s}'"))
+                    .collect::<Vec<_>>()
+                    .join(" -> ");
             }
             pos.insert(p, walk.len());
             walk.push(p);
@@ -405,7 +474,10 @@ pub fn decode_items(items: &[Json], path: &str) -> Result<Vec<Value>> {
     items
         .iter()
         .enumerate()
-        .map(|(i, j)| Value::from_json(j, &path_index(path, i)).map_err(|e| Error::inputs(format!("invalid inputs: {e}"))))
+        .map(|(i, j)| {
+            Value::from_json(j, &path_index(path, i))
+                .map_err(|e| Error::inputs(format!("invalid inputs: {e}")))
+        })
         .collect()
 }
 
@@ -459,12 +531,19 @@ mod tests {
         .unwrap();
         let plan = m.plan(&Registry::with_builtins()).unwrap();
         assert_eq!(plan.order, vec![0, 1, 2]);
-        assert_eq!(plan.preds[2], vec![1, 0], "connection order, not declaration order");
+        assert_eq!(
+            plan.preds[2],
+            vec![1, 0],
+            "connection order, not declaration order"
+        );
     }
 
     #[test]
     fn precise_errors() {
-        assert_eq!(msg("[1]"), "invalid manifest: expected a JSON object at the top level, got array");
+        assert_eq!(
+            msg("[1]"),
+            "invalid manifest: expected a JSON object at the top level, got array"
+        );
         assert_eq!(
             msg(r#"{"version":2,"nodes":[]}"#),
             "invalid manifest: version: unsupported manifest version 2 (this runtime reads version 1)"
@@ -482,11 +561,15 @@ mod tests {
             "invalid manifest: conections: unknown field (did you mean 'connections'? expected one of: version, name, description, nodes, connections, inputs)"
         );
         assert_eq!(
-            msg(r#"{"version":1,"nodes":[{"id":"a","type":"PassThrough"},{"id":"a","type":"Output"}]}"#),
+            msg(
+                r#"{"version":1,"nodes":[{"id":"a","type":"PassThrough"},{"id":"a","type":"Output"}]}"#
+            ),
             "invalid manifest: nodes[1].id: duplicate node id 'a' (already used by nodes[0])"
         );
         assert_eq!(
-            msg(r#"{"version":1,"nodes":[{"id":"a","type":"PassThrough"}],"connections":[{"from":"a","to":"b"}]}"#),
+            msg(
+                r#"{"version":1,"nodes":[{"id":"a","type":"PassThrough"}],"connections":[{"from":"a","to":"b"}]}"#
+            ),
             "invalid manifest: connections[0].to: unknown node id 'b'"
         );
         assert_eq!(
@@ -501,7 +584,10 @@ mod tests {
             r#"{"version":1,"nodes":[{"id":"src","type":"PassThrough"},{"id":"a","type":"Add"},{"id":"b","type":"Add"},{"id":"c","type":"Add"},{"id":"sink","type":"Output"}],
                "connections":[{"from":"src","to":"a"},{"from":"a","to":"b"},{"from":"b","to":"c"},{"from":"c","to":"a"},{"from":"c","to":"sink"}]}"#,
         );
-        assert_eq!(m, "invalid manifest: connections: cycle detected: 'a' -> 'b' -> 'c' -> 'a'");
+        assert_eq!(
+            m,
+            "invalid manifest: connections: cycle detected: 'a' -> 'b' -> 'c' -> 'a'"
+        );
     }
 
     #[test]
@@ -518,10 +604,15 @@ mod tests {
 
     #[test]
     fn inputs_errors_are_input_kind() {
-        let m = parse(r#"{"version":1,"nodes":[{"id":"a","type":"PassThrough"}],"inputs":{"x":1}}"#).unwrap();
+        let m =
+            parse(r#"{"version":1,"nodes":[{"id":"a","type":"PassThrough"}],"inputs":{"x":1}}"#)
+                .unwrap();
         let e = m.input_values().unwrap_err();
         assert_eq!(e.exit_code(), 4);
-        assert_eq!(e.message(), "invalid inputs: inputs: expected an array of items, got object");
+        assert_eq!(
+            e.message(),
+            "invalid inputs: inputs: expected an array of items, got object"
+        );
         let e = parse_inputs("[1, {\"$f64\": \"nan\"}]").unwrap_err();
         assert_eq!(
             e.message(),

@@ -64,17 +64,34 @@ class Audio:
 
 
 # Standard-library paths differ between hosts (native prefix vs the WASI
-# preopen); replace them so error messages are identical everywhere.
+# preopen) and so may its line numbers between CPython patch releases: show
+# standard-library frames as `File "<stdlib>/json/decoder.py", in decode`
+# (no line number or source line) so messages are identical everywhere.
 _STDLIB = _os.path.dirname(_os.__file__)
 
 
-def _format_exception(exc):
+def _format_exception(exc, tb):
+    if tb is not None:
+        exc.__traceback__ = tb
     summary = "".join(_traceback.format_exception_only(type(exc), exc)).strip()
     summary = summary.splitlines()[-1] if summary else type(exc).__name__
     if exc.__traceback__ is None and not isinstance(exc, SyntaxError):
         return summary
     full = "".join(_traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return (summary + "\n" + full.rstrip("\n")).replace(_STDLIB, "<stdlib>")
+    full = full.replace(_STDLIB, "<stdlib>")
+    out = []
+    skipping = False
+    for line in full.rstrip("\n").splitlines():
+        if line.startswith('  File "<stdlib>/'):
+            head, sep, func = line.partition(", in ")
+            out.append(head.rsplit(", line ", 1)[0] + sep + func)
+            skipping = True
+            continue
+        if skipping and line.startswith("    "):
+            continue
+        skipping = False
+        out.append(line)
+    return summary + "\n" + "\n".join(out)
 "#;
 
 /// Start the embedded interpreter (if not yet running) and install the
@@ -105,9 +122,12 @@ pub(crate) fn helper(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
             return Ok(m);
         }
     }
-    let code = CString::new(HELPER_SOURCE).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
-    let name = CString::new(HELPER_MODULE).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
-    let file = CString::new(format!("<{HELPER_MODULE}>")).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    let code = CString::new(HELPER_SOURCE)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    let name = CString::new(HELPER_MODULE)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    let file = CString::new(format!("<{HELPER_MODULE}>"))
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
     let m = PyModule::from_code(py, &code, &file, &name)?;
     modules.set_item(HELPER_MODULE, &m)?;
     Ok(m)
@@ -118,7 +138,7 @@ pub(crate) fn helper(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
 pub fn format_py_err(py: Python<'_>, err: &PyErr) -> String {
     let formatted = helper(py)
         .and_then(|h| h.getattr("_format_exception"))
-        .and_then(|f| f.call1((err.value(py),)))
+        .and_then(|f| f.call1((err.value(py), err.traceback(py))))
         .and_then(|s| s.extract::<String>());
     match formatted {
         Ok(s) => s,
@@ -153,7 +173,9 @@ pub fn value_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny
             for &s in &a.samples {
                 samples.append(PyFloat::new(py, s as f64))?;
             }
-            helper(py)?.getattr("Audio")?.call1((samples, a.sample_rate, a.channels))?
+            helper(py)?
+                .getattr("Audio")?
+                .call1((samples, a.sample_rate, a.channels))?
         }
     })
 }
@@ -191,7 +213,9 @@ fn convert(
     depth: usize,
 ) -> std::result::Result<Value, String> {
     if depth > MAX_DEPTH {
-        return Err(format!("{path}: value nested deeper than {MAX_DEPTH} levels"));
+        return Err(format!(
+            "{path}: value nested deeper than {MAX_DEPTH} levels"
+        ));
     }
     if obj.is_none() {
         return Ok(Value::Null);
@@ -200,10 +224,12 @@ fn convert(
         return Ok(Value::Bool(obj.is_truthy().unwrap_or(false)));
     }
     if obj.is_instance_of::<PyInt>() {
-        return obj
-            .extract::<i64>()
-            .map(Value::Int)
-            .map_err(|_| format!("{path}: int {} does not fit in a signed 64-bit integer", obj));
+        return obj.extract::<i64>().map(Value::Int).map_err(|_| {
+            format!(
+                "{path}: int {} does not fit in a signed 64-bit integer",
+                obj
+            )
+        });
     }
     if obj.is_instance_of::<PyFloat>() {
         return obj
@@ -222,7 +248,12 @@ fn convert(
         let iter = obj.try_iter().map_err(|e| format!("{path}: {e}"))?;
         for (i, item) in iter.enumerate() {
             let item = item.map_err(|e| format!("{path}: {e}"))?;
-            out.push(convert(&item, audio_cls, &format!("{path}[{i}]"), depth + 1)?);
+            out.push(convert(
+                &item,
+                audio_cls,
+                &format!("{path}[{i}]"),
+                depth + 1,
+            )?);
         }
         return Ok(Value::List(out));
     }
@@ -251,15 +282,25 @@ fn convert(
 
 fn convert_audio(obj: &Bound<'_, PyAny>, path: &str) -> std::result::Result<Value, String> {
     let int_attr = |name: &str| -> std::result::Result<i64, String> {
-        let v = obj.getattr(name).map_err(|_| format!("{path}.{name}: missing"))?;
+        let v = obj
+            .getattr(name)
+            .map_err(|_| format!("{path}.{name}: missing"))?;
         if v.is_instance_of::<PyBool>() || !v.is_instance_of::<PyInt>() {
-            return Err(format!("{path}.{name}: expected an int, got {}", type_name(&v)));
+            return Err(format!(
+                "{path}.{name}: expected an int, got {}",
+                type_name(&v)
+            ));
         }
-        v.extract::<i64>().map_err(|_| format!("{path}.{name}: int out of range"))
+        v.extract::<i64>()
+            .map_err(|_| format!("{path}.{name}: int out of range"))
     };
-    let rate = check_sample_rate(int_attr("sample_rate")?).map_err(|e| format!("{path}.sample_rate: {e}"))?;
-    let channels = check_channels(int_attr("channels")?).map_err(|e| format!("{path}.channels: {e}"))?;
-    let samples_obj = obj.getattr("samples").map_err(|_| format!("{path}.samples: missing"))?;
+    let rate = check_sample_rate(int_attr("sample_rate")?)
+        .map_err(|e| format!("{path}.sample_rate: {e}"))?;
+    let channels =
+        check_channels(int_attr("channels")?).map_err(|e| format!("{path}.channels: {e}"))?;
+    let samples_obj = obj
+        .getattr("samples")
+        .map_err(|_| format!("{path}.samples: missing"))?;
     if !(samples_obj.is_instance_of::<PyList>() || samples_obj.is_instance_of::<PyTuple>()) {
         return Err(format!(
             "{path}.samples: expected a list of floats, got {}",
@@ -267,13 +308,23 @@ fn convert_audio(obj: &Bound<'_, PyAny>, path: &str) -> std::result::Result<Valu
         ));
     }
     let mut samples = Vec::new();
-    let iter = samples_obj.try_iter().map_err(|e| format!("{path}.samples: {e}"))?;
+    let iter = samples_obj
+        .try_iter()
+        .map_err(|e| format!("{path}.samples: {e}"))?;
     for (i, item) in iter.enumerate() {
         let item = item.map_err(|e| format!("{path}.samples: {e}"))?;
-        let ok_type = !item.is_instance_of::<PyBool>() && (item.is_instance_of::<PyFloat>() || item.is_instance_of::<PyInt>());
-        let x = if ok_type { item.extract::<f64>().ok() } else { None };
+        let ok_type = !item.is_instance_of::<PyBool>()
+            && (item.is_instance_of::<PyFloat>() || item.is_instance_of::<PyInt>());
+        let x = if ok_type {
+            item.extract::<f64>().ok()
+        } else {
+            None
+        };
         let x = x.ok_or_else(|| {
-            format!("{path}.samples[{i}]: expected a float, got {}", type_name(&item))
+            format!(
+                "{path}.samples[{i}]: expected a float, got {}",
+                type_name(&item)
+            )
         })?;
         samples.push(x as f32);
     }

@@ -214,7 +214,12 @@ impl Registry {
         }
         let best = self
             .names()
-            .map(|n| (edit_distance(&n.to_ascii_lowercase(), &name.to_ascii_lowercase()), n))
+            .map(|n| {
+                (
+                    edit_distance(&n.to_ascii_lowercase(), &name.to_ascii_lowercase()),
+                    n,
+                )
+            })
             .min();
         match best {
             Some((d, n)) if d <= 2 || n.eq_ignore_ascii_case(name) => {

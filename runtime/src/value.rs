@@ -119,20 +119,23 @@ impl Value {
     /// Equality that treats NaN as equal to NaN (useful for round-trip checks).
     pub fn same_as(&self, other: &Value) -> bool {
         match (self, other) {
-            (Value::Float(a), Value::Float(b)) => a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+            (Value::Float(a), Value::Float(b)) => {
+                a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+            }
             (Value::List(a), Value::List(b)) => {
                 a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_as(y))
             }
             (Value::Map(a), Value::Map(b)) => {
                 a.len() == b.len()
-                    && a.iter().zip(b).all(|((ka, va), (kb, vb))| ka == kb && va.same_as(vb))
+                    && a.iter()
+                        .zip(b)
+                        .all(|((ka, va), (kb, vb))| ka == kb && va.same_as(vb))
             }
             (Value::Audio(a), Value::Audio(b)) => {
                 a.sample_rate == b.sample_rate
                     && a.channels == b.channels
                     && a.samples.len() == b.samples.len()
-                    && a
-                        .samples
+                    && a.samples
                         .iter()
                         .zip(&b.samples)
                         .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
@@ -149,12 +152,13 @@ impl Value {
 
     /// Encode as JSON. Infallible: every value has an encoding.
     pub fn to_json(&self) -> Json {
-        encode(self, 0)
+        encode(self)
     }
 
     /// Parse a JSON document into a value.
     pub fn from_json_str(text: &str, path: &str) -> Result<Value, String> {
-        let json: Json = serde_json::from_str(text).map_err(|e| format!("{path}: invalid JSON: {e}"))?;
+        let json: Json =
+            serde_json::from_str(text).map_err(|e| format!("{path}: invalid JSON: {e}"))?;
         Value::from_json(&json, path)
     }
 
@@ -226,7 +230,9 @@ pub(crate) fn describe_json(v: &Json) -> String {
 
 fn decode(json: &Json, path: &str, depth: usize) -> Result<Value, String> {
     if depth > MAX_DEPTH {
-        return Err(format!("{path}: value nested deeper than {MAX_DEPTH} levels"));
+        return Err(format!(
+            "{path}: value nested deeper than {MAX_DEPTH} levels"
+        ));
     }
     Ok(match json {
         Json::Null => Value::Null,
@@ -302,7 +308,10 @@ fn decode_special_float(json: &Json, path: &str) -> Result<f64, String> {
 
 fn decode_audio(json: &Json, path: &str) -> Result<AudioBuffer, String> {
     let Json::Object(map) = json else {
-        return Err(format!("{path}: expected an object, got {}", describe_json(json)));
+        return Err(format!(
+            "{path}: expected an object, got {}",
+            describe_json(json)
+        ));
     };
     for key in map.keys() {
         if !["sample_rate", "channels", "data_b64", "samples"].contains(&key.as_str()) {
@@ -321,8 +330,8 @@ fn decode_audio(json: &Json, path: &str) -> Result<AudioBuffer, String> {
                 .ok_or_else(|| format!("{p}: expected an integer, got {}", describe_json(v))),
         }
     };
-    let sample_rate =
-        check_sample_rate(int_field("sample_rate")?).map_err(|e| format!("{}: {e}", path_key(path, "sample_rate")))?;
+    let sample_rate = check_sample_rate(int_field("sample_rate")?)
+        .map_err(|e| format!("{}: {e}", path_key(path, "sample_rate")))?;
     let channels = match map.get("channels") {
         None => 1,
         Some(_) => check_channels(int_field("channels")?)
@@ -335,9 +344,9 @@ fn decode_audio(json: &Json, path: &str) -> Result<AudioBuffer, String> {
         (None, None) => return Err(format!("{path}: missing field data_b64")),
         (Some(data), None) => {
             let p = path_key(path, "data_b64");
-            let text = data
-                .as_str()
-                .ok_or_else(|| format!("{p}: expected a base64 string, got {}", describe_json(data)))?;
+            let text = data.as_str().ok_or_else(|| {
+                format!("{p}: expected a base64 string, got {}", describe_json(data))
+            })?;
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(text)
                 .map_err(|e| format!("{p}: invalid base64: {e}"))?;
@@ -355,7 +364,10 @@ fn decode_audio(json: &Json, path: &str) -> Result<AudioBuffer, String> {
         (None, Some(list)) => {
             let p = path_key(path, "samples");
             let Json::Array(items) = list else {
-                return Err(format!("{p}: expected an array of numbers, got {}", describe_json(list)));
+                return Err(format!(
+                    "{p}: expected an array of numbers, got {}",
+                    describe_json(list)
+                ));
             };
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
@@ -365,7 +377,11 @@ fn decode_audio(json: &Json, path: &str) -> Result<AudioBuffer, String> {
                     _ => None,
                 }
                 .ok_or_else(|| {
-                    format!("{}: expected a number, got {}", path_index(&p, i), describe_json(item))
+                    format!(
+                        "{}: expected a number, got {}",
+                        path_index(&p, i),
+                        describe_json(item)
+                    )
                 })?;
                 out.push(x as f32);
             }
@@ -383,19 +399,17 @@ fn decode_special_float_obj(json: &Json) -> Option<f64> {
     decode_special_float(map.get("$f64")?, "").ok()
 }
 
-fn encode(v: &Value, depth: usize) -> Json {
+fn encode(v: &Value) -> Json {
     match v {
         Value::Null => Json::Null,
         Value::Bool(b) => Json::Bool(*b),
         Value::Int(i) => Json::from(*i),
         Value::Float(f) => encode_float(*f),
         Value::Str(s) => Json::String(s.clone()),
-        Value::List(items) => Json::Array(items.iter().map(|x| encode(x, depth + 1)).collect()),
+        Value::List(items) => Json::Array(items.iter().map(encode).collect()),
         Value::Map(map) => {
-            let obj: serde_json::Map<String, Json> = map
-                .iter()
-                .map(|(k, x)| (k.clone(), encode(x, depth + 1)))
-                .collect();
+            let obj: serde_json::Map<String, Json> =
+                map.iter().map(|(k, x)| (k.clone(), encode(x))).collect();
             // A map that looks like a reserved encoding is escaped with "$map".
             let needs_escape =
                 obj.len() == 1 && obj.keys().all(|k| RESERVED_KEYS.contains(&k.as_str()));
@@ -478,15 +492,33 @@ mod tests {
     #[test]
     fn non_finite_floats_use_f64_objects() {
         assert_eq!(Value::Float(f64::NAN).to_json_string(), r#"{"$f64":"NaN"}"#);
-        assert_eq!(Value::Float(f64::INFINITY).to_json_string(), r#"{"$f64":"inf"}"#);
-        assert_eq!(Value::Float(f64::NEG_INFINITY).to_json_string(), r#"{"$f64":"-inf"}"#);
+        assert_eq!(
+            Value::Float(f64::INFINITY).to_json_string(),
+            r#"{"$f64":"inf"}"#
+        );
+        assert_eq!(
+            Value::Float(f64::NEG_INFINITY).to_json_string(),
+            r#"{"$f64":"-inf"}"#
+        );
         assert!(rt(&Value::Float(f64::NAN)).same_as(&Value::Float(f64::NAN)));
-        assert_eq!(rt(&Value::Float(f64::NEG_INFINITY)), Value::Float(f64::NEG_INFINITY));
+        assert_eq!(
+            rt(&Value::Float(f64::NEG_INFINITY)),
+            Value::Float(f64::NEG_INFINITY)
+        );
     }
 
     #[test]
     fn floats_round_trip_exactly() {
-        for f in [0.1, 1.0 / 3.0, 1e300, 5e-324, f64::MAX, f64::MIN_POSITIVE, 123456789.123456789] {
+        for f in [
+            0.1,
+            1.0 / 3.0,
+            1e300,
+            5e-324,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            123456789.12345679,
+            -2.2250738585072014e-308,
+        ] {
             assert_eq!(rt(&Value::Float(f)), Value::Float(f), "{f}");
         }
     }
@@ -511,7 +543,11 @@ mod tests {
         let v = Value::from_json_str(json, "x").unwrap();
         assert_eq!(
             v,
-            Value::Audio(AudioBuffer { sample_rate: 8000, channels: 1, samples: vec![1.0] })
+            Value::Audio(AudioBuffer {
+                sample_rate: 8000,
+                channels: 1,
+                samples: vec![1.0]
+            })
         );
         assert_eq!(v.to_json_string(), json);
     }
@@ -543,11 +579,8 @@ mod tests {
             e(r#"{"$audio":{"sample_rate":8000,"data_b64":"AAA="}}"#),
             "inputs[0].$audio.data_b64: 2 bytes is not a whole number of 4-byte f32 samples"
         );
-        assert_eq!(
-            e(r#"{"$audio":{"sample_rate":8000,"data_b64":"@@"}}"#)
-                .starts_with("inputs[0].$audio.data_b64: invalid base64"),
-            true
-        );
+        assert!(e(r#"{"$audio":{"sample_rate":8000,"data_b64":"@@"}}"#)
+            .starts_with("inputs[0].$audio.data_b64: invalid base64"));
         assert_eq!(
             e(r#"{"$audio":{"rate":8000}}"#),
             "inputs[0].$audio.rate: unknown audio field (expected sample_rate, channels, data_b64 or samples)"
@@ -573,7 +606,9 @@ mod tests {
     fn depth_is_limited() {
         let deep = "[".repeat(120) + &"]".repeat(120);
         // serde_json itself refuses > 128; we refuse > MAX_DEPTH.
-        assert!(Value::from_json_str(&deep, "x").unwrap_err().contains("nested deeper"));
+        assert!(Value::from_json_str(&deep, "x")
+            .unwrap_err()
+            .contains("nested deeper"));
     }
 
     #[test]

@@ -30,7 +30,9 @@ const MAX_CACHED_WEIGHTS: u64 = 1 << 22;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
     /// Windowed sinc with this many zero crossings on each side (2..=64).
-    Sinc { zero_crossings: u32 },
+    Sinc {
+        zero_crossings: u32,
+    },
     Linear,
 }
 
@@ -48,7 +50,11 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
 }
 
 /// Resample `input` to `target_rate` Hz.
-pub fn resample(input: &AudioBuffer, target_rate: u32, method: Method) -> Result<AudioBuffer, String> {
+pub fn resample(
+    input: &AudioBuffer,
+    target_rate: u32,
+    method: Method,
+) -> Result<AudioBuffer, String> {
     crate::value::check_sample_rate(target_rate as i64)?;
     let in_rate = input.sample_rate as u64;
     let out_rate = target_rate as u64;
@@ -70,15 +76,32 @@ pub fn resample(input: &AudioBuffer, target_rate: u32, method: Method) -> Result
         Method::Linear => linear(input, &mut out, in_rate, out_rate, in_frames, out_frames),
         Method::Sinc { zero_crossings } => {
             if !(2..=64).contains(&zero_crossings) {
-                return Err(format!("zero_crossings must be from 2 to 64, got {zero_crossings}"));
+                return Err(format!(
+                    "zero_crossings must be from 2 to 64, got {zero_crossings}"
+                ));
             }
-            sinc(input, &mut out, in_rate, out_rate, in_frames, out_frames, zero_crossings)
+            sinc(
+                input,
+                &mut out,
+                in_rate,
+                out_rate,
+                in_frames,
+                out_frames,
+                zero_crossings,
+            )
         }
     }
     AudioBuffer::new(out, target_rate, input.channels)
 }
 
-fn linear(input: &AudioBuffer, out: &mut [f32], in_rate: u64, out_rate: u64, in_frames: u64, out_frames: u64) {
+fn linear(
+    input: &AudioBuffer,
+    out: &mut [f32],
+    in_rate: u64,
+    out_rate: u64,
+    in_frames: u64,
+    out_frames: u64,
+) {
     let ch = input.channels as usize;
     if in_frames == 0 {
         return;
@@ -137,14 +160,22 @@ fn sinc(
     zero_crossings: u32,
 ) {
     let ch = input.channels as usize;
-    let cutoff = if out_rate < in_rate { out_rate as f64 / in_rate as f64 } else { 1.0 };
+    let cutoff = if out_rate < in_rate {
+        out_rate as f64 / in_rate as f64
+    } else {
+        1.0
+    };
     let half = libm::ceil(zero_crossings as f64 / cutoff) as i64;
     let taps = 2 * half;
     // Phases repeat with period out/gcd: cache their weights when small enough.
     let g = gcd(in_rate, out_rate);
     let phases = out_rate / g;
     let cache_ok = phases.saturating_mul(taps as u64) <= MAX_CACHED_WEIGHTS;
-    let mut cache: Vec<Option<Vec<f64>>> = if cache_ok { vec![None; phases as usize] } else { Vec::new() };
+    let mut cache: Vec<Option<Vec<f64>>> = if cache_ok {
+        vec![None; phases as usize]
+    } else {
+        Vec::new()
+    };
     let mut acc = vec![0f64; ch];
     for n in 0..out_frames {
         let num = n as u128 * in_rate as u128;
@@ -194,7 +225,8 @@ mod tests {
         let frames = a.frames();
         (margin..frames - margin)
             .map(|n| {
-                let ideal = (2.0 * std::f64::consts::PI * freq * n as f64 / a.sample_rate as f64).sin();
+                let ideal =
+                    (2.0 * std::f64::consts::PI * freq * n as f64 / a.sample_rate as f64).sin();
                 (a.samples[n] as f64 - ideal).abs()
             })
             .fold(0.0, f64::max)
@@ -203,10 +235,16 @@ mod tests {
     #[test]
     fn length_is_ceil_of_ratio() {
         let a = sine(440.0, 44100, 44100);
-        assert_eq!(resample(&a, 16000, Method::default()).unwrap().frames(), 16000);
+        assert_eq!(
+            resample(&a, 16000, Method::default()).unwrap().frames(),
+            16000
+        );
         let b = sine(440.0, 44100, 1001);
         // ceil(1001 * 16000 / 44100) = ceil(363.17) = 364
-        assert_eq!(resample(&b, 16000, Method::default()).unwrap().frames(), 364);
+        assert_eq!(
+            resample(&b, 16000, Method::default()).unwrap().frames(),
+            364
+        );
         assert_eq!(resample(&b, 16000, Method::Linear).unwrap().frames(), 364);
     }
 
@@ -242,7 +280,9 @@ mod tests {
         // 7 kHz at 48 kHz -> 8 kHz (Nyquist 4 kHz): must be strongly attenuated.
         let a = sine(7000.0, 48000, 48000);
         let r = resample(&a, 8000, Method::default()).unwrap();
-        let peak = r.samples[200..r.samples.len() - 200].iter().fold(0f32, |m, s| m.max(s.abs()));
+        let peak = r.samples[200..r.samples.len() - 200]
+            .iter()
+            .fold(0f32, |m, s| m.max(s.abs()));
         assert!(peak < 0.01, "alias peak {peak}");
     }
 
@@ -265,7 +305,9 @@ mod tests {
         let a = AudioBuffer::new(vec![], 8000, 1).unwrap();
         assert_eq!(resample(&a, 16000, Method::default()).unwrap().frames(), 0);
         let one = AudioBuffer::new(vec![0.0; 1 << 20], 1, 1).unwrap();
-        assert!(resample(&one, 768000, Method::Linear).unwrap_err().contains("limit"));
+        assert!(resample(&one, 768000, Method::Linear)
+            .unwrap_err()
+            .contains("limit"));
         assert!(resample(&a, 0, Method::Linear).is_err());
     }
 

@@ -87,21 +87,22 @@ pub fn decode_wav(bytes: &[u8]) -> Result<AudioBuffer, String> {
         let body = &bytes[body_start..body_start + body_len];
         match id {
             b"fmt " => fmt = Some(parse_fmt(body)?),
-            b"data" => {
-                if data.is_none() {
-                    data = Some(body);
-                }
-            }
+            // Only the first data chunk is audio.
+            b"data" if data.is_none() => data = Some(body),
             _ => {}
         }
         // Chunks are padded to an even length.
-        pos = body_start.saturating_add(body_len).saturating_add(body_len & 1);
+        pos = body_start
+            .saturating_add(body_len)
+            .saturating_add(body_len & 1);
     }
 
     let fmt = fmt.ok_or("invalid WAV file (no fmt chunk)")?;
     let data = data.ok_or("invalid WAV file (no data chunk)")?;
-    let channels = check_channels(fmt.channels as i64).map_err(|e| format!("unsupported WAV file: {e}"))?;
-    let rate = check_sample_rate(fmt.rate as i64).map_err(|e| format!("unsupported WAV file: {e}"))?;
+    let channels =
+        check_channels(fmt.channels as i64).map_err(|e| format!("unsupported WAV file: {e}"))?;
+    let rate =
+        check_sample_rate(fmt.rate as i64).map_err(|e| format!("unsupported WAV file: {e}"))?;
     let bytes_per_sample: usize = match (fmt.tag, fmt.bits) {
         (FORMAT_PCM, 16) => 2,
         (FORMAT_FLOAT, 32) => 4,
@@ -196,7 +197,11 @@ pub fn encode_wav(audio: &AudioBuffer, encoding: WavEncoding) -> Vec<u8> {
         match encoding {
             WavEncoding::Pcm16 => {
                 let v = libm::round(s as f64 * 32768.0);
-                let v = if v.is_nan() { 0.0 } else { v.clamp(-32768.0, 32767.0) };
+                let v = if v.is_nan() {
+                    0.0
+                } else {
+                    v.clamp(-32768.0, 32767.0)
+                };
                 out.extend_from_slice(&(v as i16).to_le_bytes());
             }
             WavEncoding::Float32 => out.extend_from_slice(&s.to_le_bytes()),
@@ -232,7 +237,10 @@ mod tests {
     #[test]
     fn pcm16_stereo() {
         // frames: (16384, -32768), (32767, 0)
-        let data: Vec<u8> = [16384i16, -32768, 32767, 0].iter().flat_map(|s| s.to_le_bytes()).collect();
+        let data: Vec<u8> = [16384i16, -32768, 32767, 0]
+            .iter()
+            .flat_map(|s| s.to_le_bytes())
+            .collect();
         let a = decode_wav(&wav(1, 2, 44100, 16, &data)).unwrap();
         assert_eq!(a.sample_rate, 44100);
         assert_eq!(a.channels, 2);
@@ -241,7 +249,10 @@ mod tests {
 
     #[test]
     fn float32_mono() {
-        let data: Vec<u8> = [0.25f32, -0.75].iter().flat_map(|s| s.to_le_bytes()).collect();
+        let data: Vec<u8> = [0.25f32, -0.75]
+            .iter()
+            .flat_map(|s| s.to_le_bytes())
+            .collect();
         let a = decode_wav(&wav(3, 1, 22050, 32, &data)).unwrap();
         assert_eq!((a.sample_rate, a.channels), (22050, 1));
         assert_eq!(a.samples, vec![0.25, -0.75]);
@@ -249,7 +260,10 @@ mod tests {
 
     #[test]
     fn skips_unknown_chunks_and_handles_padding() {
-        let data: Vec<u8> = [100i16, -100].iter().flat_map(|s| s.to_le_bytes()).collect();
+        let data: Vec<u8> = [100i16, -100]
+            .iter()
+            .flat_map(|s| s.to_le_bytes())
+            .collect();
         let mut v = wav(1, 1, 8000, 16, &data);
         // Insert an odd-sized LIST chunk (3 bytes + 1 pad) before fmt.
         let extra = [b"LIST".as_slice(), &3u32.to_le_bytes(), b"abc\0"].concat();
@@ -277,12 +291,18 @@ mod tests {
 
     #[test]
     fn clear_errors() {
-        assert_eq!(decode_wav(b"").unwrap_err(), "not a WAV file (the file is empty)");
+        assert_eq!(
+            decode_wav(b"").unwrap_err(),
+            "not a WAV file (the file is empty)"
+        );
         assert_eq!(
             decode_wav(b"hello, this is text").unwrap_err(),
             "not a WAV file (no RIFF/WAVE header)"
         );
-        assert_eq!(decode_wav(b"RIFF").unwrap_err(), "truncated WAV file (incomplete RIFF header)");
+        assert_eq!(
+            decode_wav(b"RIFF").unwrap_err(),
+            "truncated WAV file (incomplete RIFF header)"
+        );
         let data = [0u8; 8];
         let full = wav(1, 1, 8000, 16, &data);
         assert_eq!(
@@ -305,7 +325,10 @@ mod tests {
             decode_wav(&wav(1, 0, 8000, 16, &[0; 4])).unwrap_err(),
             "unsupported WAV file: channels must be an integer from 1 to 64, got 0"
         );
-        assert_eq!(decode_wav(&full[..36]).unwrap_err(), "invalid WAV file (no data chunk)");
+        assert_eq!(
+            decode_wav(&full[..36]).unwrap_err(),
+            "invalid WAV file (no data chunk)"
+        );
         assert_eq!(
             decode_wav(&full[..38]).unwrap_err(),
             "truncated WAV file (incomplete chunk header)"
@@ -316,7 +339,10 @@ mod tests {
     fn encode_round_trip() {
         let a = AudioBuffer::new(vec![0.5, -1.0, 0.25, 1.0 / 32768.0], 48000, 2).unwrap();
         assert_eq!(decode_wav(&encode_wav(&a, WavEncoding::Pcm16)).unwrap(), a);
-        assert_eq!(decode_wav(&encode_wav(&a, WavEncoding::Float32)).unwrap(), a);
+        assert_eq!(
+            decode_wav(&encode_wav(&a, WavEncoding::Float32)).unwrap(),
+            a
+        );
         // Out-of-range samples clamp in PCM16.
         let loud = AudioBuffer::new(vec![2.0, -2.0], 8000, 1).unwrap();
         let back = decode_wav(&encode_wav(&loud, WavEncoding::Pcm16)).unwrap();

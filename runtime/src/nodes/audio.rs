@@ -119,7 +119,8 @@ fn default_zero_crossings() -> u32 {
 }
 impl NodeParams for ResampleParams {
     fn check(&self) -> Result<(), ParamError> {
-        check_sample_rate(self.target_rate as i64).map_err(|e| ParamError::new("target_rate", e))?;
+        check_sample_rate(self.target_rate as i64)
+            .map_err(|e| ParamError::new("target_rate", e))?;
         if !(2..=64).contains(&self.zero_crossings) {
             return Err(ParamError::new(
                 "zero_crossings",
@@ -138,7 +139,9 @@ struct Resample {
 impl Node for Resample {
     fn process(&mut self, mut inputs: Vec<Value>) -> Result<Option<Value>, String> {
         match inputs.pop() {
-            Some(Value::Audio(a)) => resample(&a, self.target_rate, self.method).map(|a| Some(Value::Audio(a))),
+            Some(Value::Audio(a)) => {
+                resample(&a, self.target_rate, self.method).map(|a| Some(Value::Audio(a)))
+            }
             Some(other) => Err(format!("Resample expects audio, got {}", other.type_name())),
             None => Err("Resample has no input".into()),
         }
@@ -183,13 +186,17 @@ fn default_channels() -> u32 {
 }
 impl NodeParams for ToneParams {
     fn check(&self) -> Result<(), ParamError> {
-        check_sample_rate(self.sample_rate as i64).map_err(|e| ParamError::new("sample_rate", e))?;
+        check_sample_rate(self.sample_rate as i64)
+            .map_err(|e| ParamError::new("sample_rate", e))?;
         check_channels(self.channels as i64).map_err(|e| ParamError::new("channels", e))?;
-        if !(self.frequency >= 0.0) {
-            return Err(ParamError::new("frequency", "must be a non-negative number"));
+        if self.frequency.is_nan() || self.frequency < 0.0 {
+            return Err(ParamError::new(
+                "frequency",
+                "must be a non-negative number",
+            ));
         }
         let frames = self.duration * self.sample_rate as f64 * self.channels as f64;
-        if !(self.duration >= 0.0) || frames > MAX_TONE_FRAMES {
+        if self.duration.is_nan() || self.duration < 0.0 || frames > MAX_TONE_FRAMES {
             return Err(ParamError::new(
                 "duration",
                 format!("must be from 0 to {MAX_TONE_FRAMES} samples long"),
@@ -211,7 +218,8 @@ impl Node for Tone {
         let mut samples = Vec::with_capacity(frames * ch);
         for n in 0..frames {
             // libm::sin: identical bits on every target.
-            let s = self.p.amplitude * libm::sin(2.0 * core::f64::consts::PI * self.p.frequency * n as f64 / rate);
+            let s = self.p.amplitude
+                * libm::sin(2.0 * core::f64::consts::PI * self.p.frequency * n as f64 / rate);
             samples.extend(std::iter::repeat_n(s as f32, ch));
         }
         AudioBuffer::new(samples, self.p.sample_rate, ch as u16).map(|a| Some(Value::Audio(a)))
@@ -225,7 +233,10 @@ mod tests {
 
     #[test]
     fn tone_is_a_sine() {
-        let p: ToneParams = parse_params(&serde_json::json!({"frequency": 1000, "sample_rate": 8000, "duration": 0.01})).unwrap();
+        let p: ToneParams = parse_params(
+            &serde_json::json!({"frequency": 1000, "sample_rate": 8000, "duration": 0.01}),
+        )
+        .unwrap();
         let out = Tone { p }.process(vec![Value::Null]).unwrap().unwrap();
         let Value::Audio(a) = out else { panic!() };
         assert_eq!(a.frames(), 80);
@@ -237,22 +248,41 @@ mod tests {
 
     #[test]
     fn resample_params_errors() {
-        let e = parse_params::<ResampleParams>(&serde_json::json!({"target_rate": "16k"})).unwrap_err();
+        let e =
+            parse_params::<ResampleParams>(&serde_json::json!({"target_rate": "16k"})).unwrap_err();
         assert_eq!(e.path, "target_rate");
-        assert_eq!(e.message, "invalid type: string \"16k\", expected a non-negative integer");
+        assert_eq!(
+            e.message,
+            "invalid type: string \"16k\", expected a non-negative integer"
+        );
         let e = parse_params::<ResampleParams>(&serde_json::json!({"target_rate": 0})).unwrap_err();
-        assert_eq!(e.message, "sample rate must be an integer from 1 to 768000, got 0");
-        let e = parse_params::<ResampleParams>(&serde_json::json!({"target_rate": 8000, "method": "cubic"})).unwrap_err();
+        assert_eq!(
+            e.message,
+            "sample rate must be an integer from 1 to 768000, got 0"
+        );
+        let e = parse_params::<ResampleParams>(
+            &serde_json::json!({"target_rate": 8000, "method": "cubic"}),
+        )
+        .unwrap_err();
         assert_eq!(e.path, "method");
-        assert!(e.message.contains("unknown variant `cubic`"), "{}", e.message);
+        assert!(
+            e.message.contains("unknown variant `cubic`"),
+            "{}",
+            e.message
+        );
         let e = parse_params::<ResampleParams>(&serde_json::json!({})).unwrap_err();
         assert_eq!(e.message, "missing field `target_rate`");
     }
 
     #[test]
     fn media_reader_errors_use_the_given_path() {
-        let mut r = MediaReader { ctx: NodeContext::default(), path: None };
-        let e = r.process(vec![Value::Str("no/such/file.wav".into())]).unwrap_err();
+        let mut r = MediaReader {
+            ctx: NodeContext::default(),
+            path: None,
+        };
+        let e = r
+            .process(vec![Value::Str("no/such/file.wav".into())])
+            .unwrap_err();
         assert_eq!(e, "cannot read 'no/such/file.wav': file not found");
         let e = r.process(vec![Value::Int(1)]).unwrap_err();
         assert!(e.starts_with("MediaReader expects a file path string"));

@@ -25,7 +25,12 @@ pub fn register(r: &mut Registry) {
         "Multiply",
         "Multiplies its inputs together and by `factor` (default 1). Numbers or audio (gain).",
         None,
-        |_, p| Ok(Box::new(Arith { op: Op::Mul, constant: p.factor })),
+        |_, p| {
+            Ok(Box::new(Arith {
+                op: Op::Mul,
+                constant: p.factor,
+            }))
+        },
     )));
     r.register(Box::new(TypedKind::<AddParams>::new(
         "Add",
@@ -160,7 +165,13 @@ fn apply(op: Op, a: Value, b: Value) -> Result<Value, String> {
             Op::Add => Audio(mix(a, b)?),
         },
         // check_operand rejected everything else.
-        (a, _) => return Err(format!("{} expects numbers or audio, got {}", op_name(op), a.type_name())),
+        (a, _) => {
+            return Err(format!(
+                "{} expects numbers or audio, got {}",
+                op_name(op),
+                a.type_name()
+            ))
+        }
     })
 }
 
@@ -179,7 +190,10 @@ fn audio_scalar(op: Op, mut a: AudioBuffer, y: f64) -> AudioBuffer {
 }
 
 fn mix(mut a: AudioBuffer, b: AudioBuffer) -> Result<AudioBuffer, String> {
-    if a.sample_rate != b.sample_rate || a.channels != b.channels || a.samples.len() != b.samples.len() {
+    if a.sample_rate != b.sample_rate
+        || a.channels != b.channels
+        || a.samples.len() != b.samples.len()
+    {
         return Err(format!(
             "Add can only mix audio of the same format: {} Hz/{} ch/{} frames vs {} Hz/{} ch/{} frames",
             a.sample_rate,
@@ -196,7 +210,6 @@ fn mix(mut a: AudioBuffer, b: AudioBuffer) -> Result<AudioBuffer, String> {
     Ok(a)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,8 +220,14 @@ mod tests {
 
     #[test]
     fn int_arithmetic_stays_int() {
-        assert_eq!(run(Op::Mul, Number::Int(2), vec![Value::Int(3)]), Ok(Some(Value::Int(6))));
-        assert_eq!(run(Op::Add, Number::Int(1), vec![Value::Int(6)]), Ok(Some(Value::Int(7))));
+        assert_eq!(
+            run(Op::Mul, Number::Int(2), vec![Value::Int(3)]),
+            Ok(Some(Value::Int(6)))
+        );
+        assert_eq!(
+            run(Op::Add, Number::Int(1), vec![Value::Int(6)]),
+            Ok(Some(Value::Int(7)))
+        );
         // Fan-in: (2 + 5) + 10 = 17
         assert_eq!(
             run(Op::Add, Number::Int(10), vec![Value::Int(2), Value::Int(5)]),
@@ -218,8 +237,14 @@ mod tests {
 
     #[test]
     fn mixing_int_and_float_gives_float() {
-        assert_eq!(run(Op::Mul, Number::Float(0.5), vec![Value::Int(3)]), Ok(Some(Value::Float(1.5))));
-        assert_eq!(run(Op::Add, Number::Int(1), vec![Value::Float(0.25)]), Ok(Some(Value::Float(1.25))));
+        assert_eq!(
+            run(Op::Mul, Number::Float(0.5), vec![Value::Int(3)]),
+            Ok(Some(Value::Float(1.5)))
+        );
+        assert_eq!(
+            run(Op::Add, Number::Int(1), vec![Value::Float(0.25)]),
+            Ok(Some(Value::Float(1.25)))
+        );
     }
 
     #[test]
@@ -247,15 +272,31 @@ mod tests {
     #[test]
     fn audio_gain_and_mix() {
         let a = AudioBuffer::new(vec![0.5, -0.25], 8000, 1).unwrap();
-        let out = run(Op::Mul, Number::Int(2), vec![Value::Audio(a.clone())]).unwrap().unwrap();
-        assert_eq!(out, Value::Audio(AudioBuffer::new(vec![1.0, -0.5], 8000, 1).unwrap()));
-        let out = run(Op::Add, Number::Int(0), vec![Value::Audio(a.clone()), Value::Audio(a.clone())])
+        let out = run(Op::Mul, Number::Int(2), vec![Value::Audio(a.clone())])
             .unwrap()
             .unwrap();
-        assert_eq!(out, Value::Audio(AudioBuffer::new(vec![1.0, -0.5], 8000, 1).unwrap()));
+        assert_eq!(
+            out,
+            Value::Audio(AudioBuffer::new(vec![1.0, -0.5], 8000, 1).unwrap())
+        );
+        let out = run(
+            Op::Add,
+            Number::Int(0),
+            vec![Value::Audio(a.clone()), Value::Audio(a.clone())],
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            out,
+            Value::Audio(AudioBuffer::new(vec![1.0, -0.5], 8000, 1).unwrap())
+        );
         let b = AudioBuffer::new(vec![0.5], 8000, 1).unwrap();
-        assert!(run(Op::Add, Number::Int(0), vec![Value::Audio(a), Value::Audio(b)])
-            .unwrap_err()
-            .contains("same format"));
+        assert!(run(
+            Op::Add,
+            Number::Int(0),
+            vec![Value::Audio(a), Value::Audio(b)]
+        )
+        .unwrap_err()
+        .contains("same format"));
     }
 }

@@ -49,9 +49,11 @@ impl<'de> Deserialize<'de> for Number {
                 Ok(Number::Int(v))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Number, E> {
-                i64::try_from(v)
-                    .map(Number::Int)
-                    .map_err(|_| E::custom(format!("integer {v} does not fit in a signed 64-bit integer")))
+                i64::try_from(v).map(Number::Int).map_err(|_| {
+                    E::custom(format!(
+                        "integer {v} does not fit in a signed 64-bit integer"
+                    ))
+                })
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Number, E> {
                 Ok(Number::Float(v))
@@ -88,10 +90,18 @@ pub(crate) fn de_u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
             f.write_str("a non-negative integer")
         }
         fn visit_i64<E: de::Error>(self, v: i64) -> Result<u32, E> {
-            u32::try_from(v).map_err(|_| E::custom(format!("expected a non-negative integer below 2^32, got {v}")))
+            u32::try_from(v).map_err(|_| {
+                E::custom(format!(
+                    "expected a non-negative integer below 2^32, got {v}"
+                ))
+            })
         }
         fn visit_u64<E: de::Error>(self, v: u64) -> Result<u32, E> {
-            u32::try_from(v).map_err(|_| E::custom(format!("expected a non-negative integer below 2^32, got {v}")))
+            u32::try_from(v).map_err(|_| {
+                E::custom(format!(
+                    "expected a non-negative integer below 2^32, got {v}"
+                ))
+            })
         }
         fn visit_f64<E: de::Error>(self, v: f64) -> Result<u32, E> {
             Err(E::invalid_type(de::Unexpected::Float(v), &self))

@@ -53,19 +53,29 @@ impl NodeParams for PythonParams {
     fn check(&self) -> Result<(), ParamError> {
         match (&self.module_path, &self.source) {
             (Some(_), Some(_)) | (None, None) => {
-                return Err(ParamError::new("", "give exactly one of `module_path` or `source`"));
+                return Err(ParamError::new(
+                    "",
+                    "give exactly one of `module_path` or `source`",
+                ));
             }
-            (Some(p), None) if p.is_empty() => return Err(ParamError::new("module_path", "must not be empty")),
+            (Some(p), None) if p.is_empty() => {
+                return Err(ParamError::new("module_path", "must not be empty"))
+            }
             _ => {}
         }
         let ident = |s: &str| {
-            s.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            s.chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
                 && s.chars().all(|c| c.is_alphanumeric() || c == '_')
         };
         if !ident(&self.class_name) {
             return Err(ParamError::new(
                 "class",
-                format!("{} is not a Python class name", Json::String(self.class_name.clone())),
+                format!(
+                    "{} is not a Python class name",
+                    Json::String(self.class_name.clone())
+                ),
             ));
         }
         for (k, v) in &self.init {
@@ -90,7 +100,10 @@ struct PythonNode {
 }
 
 fn module_name(id: &str) -> String {
-    let clean: String = id.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    let clean: String = id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
     format!("pipeline_node_{clean}")
 }
 
@@ -98,8 +111,12 @@ fn build(ctx: &NodeContext, p: PythonParams) -> Result<Box<dyn Node>, String> {
     let (source, filename, extra_path) = match (&p.module_path, &p.source) {
         (Some(path), _) => {
             let resolved = ctx.resolve(path);
-            let text = std::fs::read_to_string(&resolved)
-                .map_err(|e| format!("cannot read module_path '{path}': {}", describe_io_error(&e)))?;
+            let text = std::fs::read_to_string(&resolved).map_err(|e| {
+                format!(
+                    "cannot read module_path '{path}': {}",
+                    describe_io_error(&e)
+                )
+            })?;
             let dir = resolved.parent().map(|d| d.to_string_lossy().into_owned());
             (text, path.clone(), dir)
         }
@@ -115,19 +132,20 @@ fn build(ctx: &NodeContext, p: PythonParams) -> Result<Box<dyn Node>, String> {
         let fail = |e: PyErr| format_py_err(py, &e);
         // Register the source in linecache so tracebacks show source lines
         // without reading the file again (mtime None = never invalidated).
-        let lines = py
-            .import("linecache")
-            .and_then(|lc| {
-                let cache = lc.getattr("cache")?;
-                let lines = PyModule::import(py, "builtins")?
-                    .getattr("str")?
-                    .getattr("splitlines")?
-                    .call1((source.as_str(), true))?;
-                cache.set_item(&filename, (source.len(), py.None(), lines, &filename))
-            });
+        let lines = py.import("linecache").and_then(|lc| {
+            let cache = lc.getattr("cache")?;
+            let lines = PyModule::import(py, "builtins")?
+                .getattr("str")?
+                .getattr("splitlines")?
+                .call1((source.as_str(), true))?;
+            cache.set_item(&filename, (source.len(), py.None(), lines, &filename))
+        });
         lines.map_err(fail)?;
         if let Some(dir) = &extra_path {
-            let sys_path = py.import("sys").and_then(|s| s.getattr("path")).map_err(fail)?;
+            let sys_path = py
+                .import("sys")
+                .and_then(|s| s.getattr("path"))
+                .map_err(fail)?;
             if !sys_path.contains(dir).unwrap_or(true) {
                 sys_path.call_method1("insert", (0, dir)).map_err(fail)?;
             }
@@ -148,15 +166,17 @@ fn build(ctx: &NodeContext, p: PythonParams) -> Result<Box<dyn Node>, String> {
             .getattr("exec")
             .and_then(|ex| ex.call1((compiled, module.dict())))
             .map_err(|e| format!("cannot load {filename}: {}", fail(e)))?;
-        let cls = module.getattr(p.class_name.as_str()).map_err(|_| {
-            format!("{filename} defines no class '{}'", p.class_name)
-        })?;
+        let cls = module
+            .getattr(p.class_name.as_str())
+            .map_err(|_| format!("{filename} defines no class '{}'", p.class_name))?;
         if !cls.is_instance_of::<pyo3::types::PyType>() {
             return Err(format!("'{}' in {filename} is not a class", p.class_name));
         }
         let kwargs = PyDict::new(py);
         for (k, v) in &init {
-            kwargs.set_item(k, value_to_py(py, v).map_err(fail)?).map_err(fail)?;
+            kwargs
+                .set_item(k, value_to_py(py, v).map_err(fail)?)
+                .map_err(fail)?;
         }
         let instance = cls
             .call((), Some(&kwargs))
@@ -167,7 +187,9 @@ fn build(ctx: &NodeContext, p: PythonParams) -> Result<Box<dyn Node>, String> {
         if !process.is_callable() {
             return Err(format!("'{}.process' is not callable", p.class_name));
         }
-        Ok(Box::new(PythonNode { instance: instance.unbind() }) as Box<dyn Node>)
+        Ok(Box::new(PythonNode {
+            instance: instance.unbind(),
+        }) as Box<dyn Node>)
     })
 }
 
@@ -180,7 +202,11 @@ impl Node for PythonNode {
             } else {
                 value_to_py(py, &Value::List(inputs)).map_err(fail)?
             };
-            let result = self.instance.bind(py).call_method1("process", (arg,)).map_err(fail)?;
+            let result = self
+                .instance
+                .bind(py)
+                .call_method1("process", (arg,))
+                .map_err(fail)?;
             if result.is_none() {
                 return Ok(None);
             }

@@ -1,0 +1,415 @@
+//! Integration tests that run the real `pipeline_executor` binary.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use base64::Engine as _;
+use serde_json::{json, Value as Json};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_pipeline_executor"))
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = bin()
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn pipeline_executor");
+    {
+        let mut sin = child.stdin.take().unwrap();
+        if let Some(s) = stdin {
+            sin.write_all(s.as_bytes()).unwrap();
+        }
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn run(args: &[&str]) -> Output {
+    run_in(&root(), args, None)
+}
+
+fn stdout_json(out: &Output) -> Json {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+}
+
+fn stderr_first_line(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Decode `{"$audio": ...}` independently of the library.
+fn decode_audio(v: &Json) -> (u64, u64, Vec<f32>) {
+    let a = &v["$audio"];
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(a["data_b64"].as_str().unwrap())
+        .unwrap();
+    let samples = bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    (
+        a["sample_rate"].as_u64().unwrap(),
+        a["channels"].as_u64().unwrap(),
+        samples,
+    )
+}
+
+#[test]
+fn example_multiply_add() {
+    let out = stdout_json(&run(&["run", "examples/manifests/multiply_add.json"]));
+    // inputs [3, 10, -4, 0.5] -> 2x + 1
+    assert_eq!(out, json!({"outputs": {"out": [7, 21, -7, 2.0]}}));
+    // ints stay ints, the float stays a float in the text too
+    let text = String::from_utf8(
+        run(&["run", "examples/manifests/multiply_add.json", "--compact"]).stdout,
+    )
+    .unwrap();
+    assert_eq!(text, "{\"outputs\":{\"out\":[7,21,-7,2.0]}}\n");
+}
+
+#[test]
+fn example_fan_out_fan_in() {
+    let out = stdout_json(&run(&["run", "examples/manifests/fan_out_fan_in.json"]));
+    // 3x + 10 for x in [1, 5, 2.5]; pair = [2x, x + 10]
+    assert_eq!(
+        out,
+        json!({"outputs": {
+            "total": [13, 25, 17.5],
+            "pair": [[2, 11], [10, 15], [5.0, 12.5]]
+        }})
+    );
+}
+
+#[test]
+fn example_python_module() {
+    let out = stdout_json(&run(&["run", "examples/manifests/python_node.json"]));
+    // 3x + 1 with negative items dropped: [1, -5, 2.5] -> [4, 8.5]
+    assert_eq!(out, json!({"outputs": {"out": [4, 8.5]}}));
+}
+
+#[test]
+fn example_python_module_from_another_directory() {
+    // module_path is relative to the manifest, not to the working directory.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let manifest = root().join("examples/manifests/python_node.json");
+    let out = run_in(
+        &dir,
+        &["run", manifest.to_str().unwrap(), "--input", "-"],
+        Some("[10, -1, 0]"),
+    );
+    assert_eq!(stdout_json(&out), json!({"outputs": {"out": [31, 1]}}));
+}
+
+#[test]
+fn example_python_inline() {
+    let out = stdout_json(&run(&["run", "examples/manifests/python_inline.json"]));
+    assert_eq!(
+        out,
+        json!({"outputs": {"out": [
+            {"item": 1, "total": 101},
+            {"item": 2, "total": 103},
+            {"item": 3, "total": 106}
+        ]}})
+    );
+}
+
+#[test]
+fn example_resample() {
+    let out = stdout_json(&run(&["run", "examples/manifests/resample.json"]));
+    let items = out["outputs"]["out"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    let (rate, channels, samples) = decode_audio(&items[0]);
+    assert_eq!((rate, channels), (16000, 1));
+    // 10 ms at 16 kHz
+    assert_eq!(samples.len(), 160);
+    // A 1 kHz sine of amplitude 0.5 sampled at 16 kHz, away from the edges
+    // (where the zero padding outside the signal shows).
+    for (n, s) in samples.iter().enumerate().take(130).skip(30) {
+        let ideal = 0.5 * (2.0 * std::f64::consts::PI * 1000.0 * n as f64 / 16000.0).sin();
+        assert!((*s as f64 - ideal).abs() < 2e-3, "n={n}: {s} vs {ideal}");
+    }
+}
+
+/// Write a 16-bit PCM stereo WAV by hand.
+fn write_wav_pcm16(path: &Path, rate: u32, frames: &[(i16, i16)]) {
+    let data: Vec<u8> = frames
+        .iter()
+        .flat_map(|(l, r)| [l.to_le_bytes(), r.to_le_bytes()].concat())
+        .collect();
+    let mut v = Vec::new();
+    v.extend_from_slice(b"RIFF");
+    v.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+    v.extend_from_slice(b"WAVEfmt ");
+    v.extend_from_slice(&16u32.to_le_bytes());
+    v.extend_from_slice(&1u16.to_le_bytes());
+    v.extend_from_slice(&2u16.to_le_bytes());
+    v.extend_from_slice(&rate.to_le_bytes());
+    v.extend_from_slice(&(rate * 4).to_le_bytes());
+    v.extend_from_slice(&4u16.to_le_bytes());
+    v.extend_from_slice(&16u16.to_le_bytes());
+    v.extend_from_slice(b"data");
+    v.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    v.extend_from_slice(&data);
+    std::fs::write(path, v).unwrap();
+}
+
+#[test]
+fn example_wav_resample_with_generated_wav() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wav_resample");
+    std::fs::create_dir_all(&dir).unwrap();
+    let wav = dir.join("stereo_32k.wav");
+    // 0.25 s at 32 kHz: left = constant 0.5 (16384), right = 300 Hz sine.
+    let frames: Vec<(i16, i16)> = (0..8000)
+        .map(|n| {
+            let r =
+                (0.5 * (2.0 * std::f64::consts::PI * 300.0 * n as f64 / 32000.0).sin() * 32768.0)
+                    .round();
+            (16384, r as i16)
+        })
+        .collect();
+    write_wav_pcm16(&wav, 32000, &frames);
+    let inputs = json!([wav.to_str().unwrap()]).to_string();
+    let out = run_in(
+        &root(),
+        &[
+            "run",
+            "examples/manifests/wav_resample.json",
+            "--input",
+            "-",
+        ],
+        Some(&inputs),
+    );
+    let out = stdout_json(&out);
+    let (rate, channels, samples) = decode_audio(&out["outputs"]["out"][0]);
+    assert_eq!((rate, channels), (16000, 2));
+    assert_eq!(samples.len(), 4000 * 2);
+    // After x0.5 gain: left ~0.25, right ~0.25*sin(...) at 16 kHz.
+    for n in 100..3900 {
+        let l = samples[2 * n] as f64;
+        let r = samples[2 * n + 1] as f64;
+        let ideal_r = 0.25 * (2.0 * std::f64::consts::PI * 300.0 * n as f64 / 16000.0).sin();
+        assert!((l - 0.25).abs() < 1e-3, "left n={n}: {l}");
+        assert!((r - ideal_r).abs() < 2e-3, "right n={n}: {r} vs {ideal_r}");
+    }
+}
+
+#[test]
+fn bad_manifest_corpus() {
+    // tests/bad_manifests/NAME.json + NAME.expected: first line "exit: N",
+    // second line the exact first line of stderr. Each is run with
+    // `run NAME.json` from that directory (so relative paths resolve there).
+    let dir = root().join("tests/bad_manifests");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 40, "corpus too small: {}", names.len());
+    let mut failures = Vec::new();
+    for path in &names {
+        let expected = std::fs::read_to_string(path.with_extension("expected"))
+            .unwrap_or_else(|_| panic!("missing .expected for {}", path.display()));
+        let mut lines = expected.lines();
+        let code: i32 = lines
+            .next()
+            .unwrap()
+            .strip_prefix("exit: ")
+            .unwrap()
+            .parse()
+            .unwrap();
+        let message = lines.next().unwrap();
+        let file = path.file_name().unwrap().to_str().unwrap();
+        let out = run_in(&dir, &["run", file], None);
+        let got_code = out.status.code();
+        let got = stderr_first_line(&out);
+        if got_code != Some(code) || got != message {
+            failures.push(format!(
+                "{file}:\n  expected [{code}] {message}\n  got      [{got_code:?}] {got}"
+            ));
+        }
+        assert!(
+            out.stdout.is_empty(),
+            "{file}: nothing on stdout on failure"
+        );
+        // `validate` agrees for manifest and inputs errors (it runs nothing).
+        if code == 2 || code == 4 {
+            let v = run_in(&dir, &["validate", file], None);
+            let vgot = stderr_first_line(&v);
+            if (code == 2 || !message.contains("no inputs"))
+                && (v.status.code() != Some(code) || vgot != message)
+            {
+                failures.push(format!(
+                    "validate {file}:\n  expected [{code}] {message}\n  got      [{:?}] {vgot}",
+                    v.status.code()
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} corpus mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn python_traceback_is_in_the_message() {
+    let dir = root().join("tests/bad_manifests");
+    let out = run_in(&dir, &["run", "python_exception.json"], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(err.contains("Traceback (most recent call last):"), "{err}");
+    assert!(
+        err.contains("File \"<inline:p>\", line 3, in process"),
+        "{err}"
+    );
+    assert!(err.contains("return 10 // x"), "{err}");
+}
+
+#[test]
+fn python_print_goes_to_stderr_not_stdout() {
+    let manifest = json!({
+        "version": 1,
+        "nodes": [{"id": "p", "type": "Python", "params": {"class": "P",
+            "source": "class P:\n    def process(self, x):\n        print('debug', x)\n        return x\n"}}],
+        "inputs": [1]
+    });
+    let out = run_in(&root(), &["run", "-"], Some(&manifest.to_string()));
+    assert_eq!(stdout_json(&out), json!({"outputs": {"p": [1]}}));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("debug 1"));
+}
+
+#[test]
+fn manifest_from_stdin_and_inputs_from_file() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let inputs = dir.join("cli_inputs.json");
+    std::fs::write(&inputs, "[1, 2.5, {\"$f64\": \"inf\"}, -0.0]").unwrap();
+    let manifest = r#"{"version":1,"nodes":[{"id":"m","type":"Multiply","params":{"factor":-1}}]}"#;
+    let out = run_in(
+        &root(),
+        &["run", "-", "--input", inputs.to_str().unwrap(), "--compact"],
+        Some(manifest),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // -1*1 = -1 (int), -2.5, -inf, -1 * -0.0 = 0.0
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "{\"outputs\":{\"m\":[-1,-2.5,{\"$f64\":\"-inf\"},0.0]}}\n"
+    );
+}
+
+#[test]
+fn usage_errors_exit_1() {
+    let cases: &[(&[&str], &str)] = &[
+        (&[], "error: missing command (try 'pipeline_executor --help')"),
+        (&["frobnicate"], "error: unknown command 'frobnicate' (try 'pipeline_executor --help')"),
+        (&["run"], "error: 'run' needs a manifest file (or '-' for stdin) (try 'pipeline_executor --help')"),
+        (&["run", "a.json", "--bogus"], "error: unknown option '--bogus' (try 'pipeline_executor --help')"),
+        (&["run", "a.json", "b.json"], "error: unexpected argument 'b.json' (try 'pipeline_executor --help')"),
+        (&["run", "a.json", "--input"], "error: --input needs a file name (or '-') (try 'pipeline_executor --help')"),
+        (&["run", "-", "--input", "-"], "error: the manifest and --input cannot both be read from stdin (try 'pipeline_executor --help')"),
+        (&["run", "missing/manifest.json"], "error: cannot read manifest 'missing/manifest.json': file not found"),
+        (&["run", "examples/manifests/multiply_add.json", "--input", "nope.json"], "error: cannot read inputs 'nope.json': file not found"),
+        (&["schema", "x"], "error: 'schema' takes no arguments (try 'pipeline_executor --help')"),
+    ];
+    for (args, msg) in cases {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(stderr_first_line(&out), *msg, "{args:?}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn invalid_inputs_file_exits_4() {
+    let out = run_in(
+        &root(),
+        &[
+            "run",
+            "examples/manifests/multiply_add.json",
+            "--input",
+            "-",
+        ],
+        Some("{\"not\": \"an array\"}"),
+    );
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(
+        stderr_first_line(&out),
+        "error: invalid inputs: expected a JSON array of items, got object"
+    );
+    let out = run_in(
+        &root(),
+        &[
+            "run",
+            "examples/manifests/multiply_add.json",
+            "--input",
+            "-",
+        ],
+        Some("[1,"),
+    );
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(
+        stderr_first_line(&out),
+        "error: invalid inputs: not valid JSON: EOF while parsing a value at line 1 column 3"
+    );
+}
+
+#[test]
+fn help_version_validate_schema() {
+    let out = run(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "USAGE:",
+        "run <MANIFEST>",
+        "EXIT CODES:",
+        "Multiply",
+        "Resample",
+        "Python",
+    ] {
+        assert!(text.contains(needle), "help lacks {needle}");
+    }
+    let out = run(&["--version"]);
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("pipeline_executor "));
+    let out = run(&["validate", "examples/manifests/fan_out_fan_in.json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "ok: valid manifest (6 nodes, 7 connections)\n"
+    );
+    let out = run(&["schema"]);
+    let schema: Json = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(schema["title"], "Pipeline manifest");
+}
+
+#[test]
+fn output_is_deterministic() {
+    let a = run(&["run", "examples/manifests/resample.json"]).stdout;
+    let b = run(&["run", "examples/manifests/resample.json"]).stdout;
+    assert_eq!(a, b);
+}
