@@ -411,6 +411,9 @@ fn arb_dag() -> impl Strategy<Value = Dag> {
         })
 }
 
+/// Values per result node id.
+type Outputs = Vec<(String, Vec<Value>)>;
+
 #[derive(Clone, Debug)]
 enum Ref {
     I(i128),
@@ -449,7 +452,7 @@ impl Dag {
     /// Evaluate every item with i128 ints (so overflow is visible) and f64
     /// floats, applying operations in connection order. Returns the results
     /// per result node, or the index of the first item that overflows.
-    fn evaluate(&self, inputs: &[Num]) -> Result<Vec<(String, Vec<Value>)>, (usize, &'static str)> {
+    fn evaluate(&self, inputs: &[Num]) -> Result<Outputs, (usize, &'static str)> {
         let n = self.kinds.len();
         let preds = |j: usize| -> Vec<usize> {
             self.edges
@@ -468,7 +471,7 @@ impl Dag {
                 }
             })
             .collect();
-        let mut out: Vec<(String, Vec<Value>)> = results
+        let mut out: Outputs = results
             .iter()
             .map(|i| (format!("n{i}"), Vec::new()))
             .collect();
