@@ -38,10 +38,12 @@ pub struct Manifest {
     #[schemars(extend("const" = 1))]
     pub version: u64,
     /// Optional human-readable name.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     pub name: Option<String>,
     /// Optional description.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     pub description: Option<String>,
     /// The nodes, at least one. Ids are unique.
     #[schemars(length(min = 1))]
@@ -54,10 +56,10 @@ pub struct Manifest {
     /// Optional input items (each item is streamed through the graph in
     /// order). The CLI's `--input` replaces them. Values use the runtime's
     /// JSON value encoding (`$f64`, `$audio`, `$map`).
-    /// (Kept as raw JSON: a non-array is an inputs error, exit 4, reported
-    /// when the inputs are used.)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<Vec<Json>>")]
+    // Kept as raw JSON: a non-array is an inputs error (exit 4), reported
+    // when the inputs are used, not a manifest error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Vec<Json>")]
     pub inputs: Option<Json>,
 }
 

@@ -20,12 +20,18 @@ pub fn manifest_schema(registry: &Registry) -> Json {
     for kind in registry.kinds() {
         let params = kind.params_schema(&mut generator);
         names.push(kind.name());
+        let mut then = json!({
+            "description": kind.description(),
+            "properties": {"params": params}
+        });
+        // An omitted `params` means `{}`: if that is not valid for this type
+        // (it has required fields), the schema must require `params`.
+        if kind.check_params(&json!({})).is_err() {
+            then["required"] = json!(["params"]);
+        }
         rules.push(json!({
             "if": {"properties": {"type": {"const": kind.name()}}, "required": ["type"]},
-            "then": {
-                "description": kind.description(),
-                "properties": {"params": params}
-            }
+            "then": then
         }));
     }
     let mut root = root.to_value();

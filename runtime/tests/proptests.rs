@@ -226,6 +226,19 @@ proptest! {
     }
 
     #[test]
+    fn parser_accepts_only_what_the_schema_accepts(j in manifestish()) {
+        // The schema cannot see graph errors, so only one direction holds:
+        // whatever the parser accepts, the schema accepts too.
+        let reg = Registry::with_builtins();
+        if Manifest::from_json(&j, &reg).is_ok() {
+            let schema = pipeline_runtime::schema::manifest_schema(&reg);
+            let v = jsonschema::draft202012::new(&schema).unwrap();
+            let errors: Vec<String> = v.iter_errors(&j).map(|e| e.to_string()).collect();
+            prop_assert!(errors.is_empty(), "{}: {:?}", j, errors);
+        }
+    }
+
+    #[test]
     fn values_round_trip_through_json(v in arb_value()) {
         let text = v.to_json_string();
         let back = Value::from_json_str(&text, "v").unwrap();
