@@ -1,0 +1,92 @@
+/**
+ * Backend on @bjorn3/browser_wasi_shim: synchronous, so run it in a Worker.
+ * No special headers needed. Files live in memory; the guest may create files
+ * (they vanish after the run).
+ */
+import {
+  Directory,
+  File,
+  type Inode,
+  OpenFile,
+  PreopenDirectory,
+  WASI,
+  WASIProcExit,
+} from "@bjorn3/browser_wasi_shim";
+import { now, TRAP_EXIT_CODE, type GuestMount, type WasiBackend, type WasiJob, type WasiOutcome } from "./backend.js";
+
+type Tree = Map<string, Tree | Uint8Array>;
+
+function toTree(files: ReadonlyMap<string, Uint8Array>): Tree {
+  const root: Tree = new Map();
+  for (const [path, data] of files) {
+    const parts = path.split("/");
+    let dir = root;
+    for (const part of parts.slice(0, -1)) {
+      let next = dir.get(part);
+      if (!(next instanceof Map)) dir.set(part, (next = new Map()));
+      dir = next;
+    }
+    dir.set(parts[parts.length - 1]!, data);
+  }
+  return root;
+}
+
+function toInodes(tree: Tree): Map<string, Inode> {
+  const out = new Map<string, Inode>();
+  for (const [name, node] of tree) {
+    // File copies its data; readonly keeps the bundle's members intact.
+    out.set(name, node instanceof Map ? new Directory(toInodes(node)) : new File(node, { readonly: true }));
+  }
+  return out;
+}
+
+function preopen(mount: GuestMount): PreopenDirectory {
+  return new PreopenDirectory(mount.guest, toInodes(toTree(mount.files)));
+}
+
+export class ShimBackend implements WasiBackend {
+  readonly name = "shim" as const;
+  #modules = new Map<string, WebAssembly.Module>();
+
+  async run(job: WasiJob): Promise<WasiOutcome> {
+    let t = now();
+    let module = this.#modules.get(job.moduleKey);
+    let compileMs = 0;
+    if (!module) {
+      module = await WebAssembly.compile(job.module as Uint8Array<ArrayBuffer>);
+      this.#modules.set(job.moduleKey, module);
+      compileMs = now() - t;
+    }
+    t = now();
+    const stdin = new OpenFile(new File(job.stdin, { readonly: true }));
+    const stdout = new OpenFile(new File(new Uint8Array(0)));
+    const stderr = new OpenFile(new File(new Uint8Array(0)));
+    const fds = [stdin, stdout, stderr, ...job.mounts.map(preopen)];
+    const env = Object.entries(job.env).map(([k, v]) => `${k}=${v}`);
+    const wasi = new WASI([...job.argv], env, fds, { debug: false });
+    const mountMs = now() - t;
+    t = now();
+    let exitCode: number;
+    let trap = "";
+    try {
+      const instance = await WebAssembly.instantiate(module, { wasi_snapshot_preview1: wasi.wasiImport });
+      exitCode = wasi.start(instance as unknown as Parameters<WASI["start"]>[0]);
+    } catch (err) {
+      if (err instanceof WASIProcExit) {
+        exitCode = err.code;
+      } else {
+        exitCode = TRAP_EXIT_CODE;
+        trap = `error: the wasm module trapped: ${(err as Error).message ?? String(err)}\n`;
+      }
+    }
+    const runMs = now() - t;
+    const errBytes = trap
+      ? new Uint8Array([...stderr.file.data, ...new TextEncoder().encode(trap)])
+      : stderr.file.data;
+    return { exitCode, stdout: stdout.file.data, stderr: errBytes, compileMs, mountMs, runMs };
+  }
+
+  async close(): Promise<void> {
+    this.#modules.clear();
+  }
+}

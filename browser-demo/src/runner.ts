@@ -1,0 +1,137 @@
+/**
+ * PipelineRunner: load a .rmpkg bundle (URL or bytes), verify it, run its
+ * pipelines with a manifest and inputs; typed results and timings.
+ *
+ *   const runner = await PipelineRunner.load("bundles/multiply-add.rmpkg", { backend: "auto" });
+ *   const { result, timings } = await runner.run({ pipeline: "multiply_add", inputs: [1, 2] });
+ *
+ * In the browser the work happens in a Web Worker (the shim backend is
+ * synchronous; verification hashes megabytes): the page stays responsive.
+ * With `worker: false` (or where Worker does not exist, e.g. Node) it runs in
+ * the calling thread.
+ */
+import type { BundleMetadata } from "./bundle/rmpkg.js";
+import { Engine, resolveBackend } from "./engine.js";
+import { deserializeError, type Request, type Response } from "./protocol.js";
+import type { BackendName, BundleSource, LoadInfo, RunnerOptions, RunRequest, RunResult } from "./types.js";
+
+type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
+
+function toSource(source: BundleSource): string | Uint8Array {
+  if (source instanceof Uint8Array) return source;
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  const base = typeof location !== "undefined" ? location.href : undefined;
+  return new URL(String(source), base).href;
+}
+
+function defaultUrl(rel: string): string {
+  return new URL(rel, typeof location !== "undefined" ? location.href : import.meta.url).href;
+}
+
+export class PipelineRunner {
+  readonly info: LoadInfo;
+  #engine: Engine | undefined;
+  #worker: Worker | undefined;
+  #pending = new Map<number, Pending>();
+  #nextId = 1;
+
+  private constructor(info: LoadInfo, engine?: Engine, worker?: Worker) {
+    this.info = info;
+    this.#engine = engine;
+    this.#worker = worker;
+  }
+
+  get metadata(): BundleMetadata {
+    return this.info.metadata;
+  }
+
+  get backend(): BackendName {
+    return this.info.backend;
+  }
+
+  get pipelines(): BundleMetadata["pipelines"] {
+    return this.info.metadata.pipelines;
+  }
+
+  /** Fetch (or take) a bundle and verify it; throws BundleError if it is not a valid, intact .rmpkg. */
+  static async load(source: BundleSource, options: RunnerOptions = {}): Promise<PipelineRunner> {
+    const useWorker = options.worker ?? typeof Worker !== "undefined";
+    const backend = resolveBackend(options.backend);
+    const src = toSource(source);
+    if (!useWorker) {
+      const engine = await Engine.load(src, {
+        backend,
+        ...(options.sha256 !== undefined ? { sha256: options.sha256 } : {}),
+        loadWasmerSdk: () =>
+          options.wasmerSdkUrl !== undefined
+            ? (import(/* @vite-ignore */ String(options.wasmerSdkUrl)) as Promise<typeof import("@wasmer/sdk")>)
+            : import("@wasmer/sdk"),
+      });
+      return new PipelineRunner(engine.info, engine);
+    }
+    const workerUrl = options.workerUrl ?? defaultUrl("worker.js");
+    const worker = new Worker(workerUrl, { type: "module", name: "pipeline-runner" });
+    const runner = new PipelineRunner(undefined as unknown as LoadInfo, undefined, worker);
+    worker.onmessage = (event: MessageEvent<Response>) => runner.#settle(event.data);
+    worker.onerror = (event: ErrorEvent) => {
+      const err = new Error(`pipeline worker failed: ${event.message || "could not start (see console)"}`);
+      for (const p of runner.#pending.values()) p.reject(err);
+      runner.#pending.clear();
+    };
+    try {
+      const info = (await runner.#call({
+        type: "load",
+        source: src,
+        backend,
+        ...(options.sha256 !== undefined ? { sha256: options.sha256 } : {}),
+        wasmerSdkUrl: String(options.wasmerSdkUrl ?? defaultUrl("vendor/wasmer-sdk/dist/index.js")),
+      })) as LoadInfo;
+      (runner as { info: LoadInfo }).info = info;
+    } catch (err) {
+      worker.terminate();
+      throw err;
+    }
+    return runner;
+  }
+
+  #settle(reply: Response): void {
+    const pending = this.#pending.get(reply.id);
+    if (!pending) return;
+    this.#pending.delete(reply.id);
+    if (reply.ok) pending.resolve(reply.value);
+    else pending.reject(deserializeError(reply.error));
+  }
+
+  #call(msg: WithoutId<Request>): Promise<unknown> {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker!.postMessage({ ...msg, id } as Request);
+    });
+  }
+
+  /** The manifest text a pipeline ships with. */
+  async manifest(pipeline?: string): Promise<string> {
+    if (this.#engine) return this.#engine.manifestText(pipeline);
+    return (await this.#call({ type: "manifest", ...(pipeline !== undefined ? { pipeline } : {}) })) as string;
+  }
+
+  /** Run a pipeline. Throws PipelineError (with exitCode, kind, stderr) if the runtime reports an error. */
+  async run(request: RunRequest = {}): Promise<RunResult> {
+    const started = performance.now();
+    const result = this.#engine
+      ? await this.#engine.run(request)
+      : ((await this.#call({ type: "run", request })) as RunResult);
+    result.timings.totalMs = performance.now() - started;
+    return result;
+  }
+
+  async close(): Promise<void> {
+    if (this.#engine) await this.#engine.close();
+    if (this.#worker) {
+      await this.#call({ type: "close" }).catch(() => undefined);
+      this.#worker.terminate();
+    }
+  }
+}

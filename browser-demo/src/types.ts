@@ -1,0 +1,76 @@
+/** Public types of the PipelineRunner. */
+import type { BundleMetadata } from "./bundle/rmpkg.js";
+
+/** `shim`: @bjorn3/browser_wasi_shim, runs anywhere, no headers needed.
+ *  `wasmer`: @wasmer/sdk, needs a cross-origin isolated page (COOP/COEP).
+ *  `auto`: wasmer where the page is cross-origin isolated, else shim. */
+export type BackendName = "shim" | "wasmer";
+export type BackendChoice = BackendName | "auto";
+
+/** Where a bundle comes from: a URL (fetched) or its bytes. */
+export type BundleSource = string | URL | Uint8Array | ArrayBuffer;
+
+export interface RunnerOptions {
+  backend?: BackendChoice;
+  /** Pin the sha256 of the whole .rmpkg file (hex): anything else is refused. */
+  sha256?: string;
+  /** Run in a Web Worker (default: true where `Worker` exists). */
+  worker?: boolean;
+  /** URL of the worker script (default: `worker.js` next to the runner script). */
+  workerUrl?: string | URL;
+  /** URL of @wasmer/sdk's browser entry (default: `vendor/wasmer-sdk/dist/index.js` next to the page). */
+  wasmerSdkUrl?: string | URL;
+}
+
+export interface RunRequest {
+  /** Name of a pipeline of the bundle (default: the bundle's default pipeline). */
+  pipeline?: string;
+  /** Manifest to run instead of the bundle's own (text or object). */
+  manifest?: string | object;
+  /** Input items: replace the manifest's `inputs`. */
+  inputs?: unknown[];
+}
+
+/** `{"outputs": {"<output node id>": [value per item]}}` as the runtime prints it. */
+export interface PipelineOutputs {
+  outputs: Record<string, unknown[]>;
+  [key: string]: unknown;
+}
+
+export interface Timings {
+  /** Fetching the bundle (0 for bytes). */
+  fetchMs: number;
+  /** gunzip, tar, schema and sha256 of every member. */
+  verifyMs: number;
+  /** Compiling the wasm module (0 when cached from an earlier run). */
+  compileMs: number;
+  /** Building the guest file system (preopens). */
+  mountMs: number;
+  /** Instantiating and running the module to exit. */
+  runMs: number;
+  /** This run, end to end, as seen by the caller. */
+  totalMs: number;
+}
+
+export interface RunResult {
+  pipeline: string;
+  backend: BackendName;
+  /** The parsed result document. */
+  result: PipelineOutputs;
+  /** The result document exactly as printed (compact JSON). */
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  /** The manifest text that ran. */
+  manifest: string;
+  timings: Timings;
+}
+
+export interface LoadInfo {
+  metadata: BundleMetadata;
+  size: number;
+  sha256: string;
+  backend: BackendName;
+  fetchMs: number;
+  verifyMs: number;
+}

@@ -1,0 +1,45 @@
+/// <reference lib="webworker" />
+/** The Web Worker behind PipelineRunner: owns the Engine (bundle + backend). */
+import { Engine } from "./engine.js";
+import { serializeError, type Request, type Response } from "./protocol.js";
+
+let engine: Engine | undefined;
+const scope = self as unknown as DedicatedWorkerGlobalScope;
+
+type Value = Extract<Response, { ok: true }>["value"];
+
+async function handle(msg: Request): Promise<Value> {
+  switch (msg.type) {
+    case "load": {
+      await engine?.close();
+      const url = msg.wasmerSdkUrl;
+      engine = await Engine.load(msg.source, {
+        backend: msg.backend,
+        ...(msg.sha256 !== undefined ? { sha256: msg.sha256 } : {}),
+        loadWasmerSdk: () => import(/* @vite-ignore */ url) as Promise<typeof import("@wasmer/sdk")>,
+      });
+      return engine.info;
+    }
+    case "run":
+      if (!engine) throw new Error("no bundle loaded");
+      return await engine.run(msg.request);
+    case "manifest":
+      if (!engine) throw new Error("no bundle loaded");
+      return engine.manifestText(msg.pipeline);
+    case "close":
+      await engine?.close();
+      engine = undefined;
+      return null;
+  }
+}
+
+scope.onmessage = async (event: MessageEvent<Request>) => {
+  const msg = event.data;
+  let reply: Response;
+  try {
+    reply = { id: msg.id, ok: true, value: await handle(msg) };
+  } catch (err) {
+    reply = { id: msg.id, ok: false, error: serializeError(err) };
+  }
+  scope.postMessage(reply);
+};

@@ -1,0 +1,79 @@
+/**
+ * PipelineRunner under Node against the real runtime module: every pipeline
+ * of every bundle, on both backends, compared byte for byte with the native
+ * runtime's output; manifest errors come back as typed PipelineErrors.
+ */
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { PipelineRunner } from "../src/runner.js";
+import { PipelineError } from "../src/bundle/errors.js";
+import type { BackendName } from "../src/types.js";
+import { bundleBytes, bundleIndex, expectedOutputs } from "./helpers.js";
+
+const index = bundleIndex();
+const expected = expectedOutputs();
+const backends: BackendName[] = (process.env.RMPKG_BACKENDS ?? "shim,wasmer").split(",") as BackendName[];
+
+for (const backend of backends) {
+  describe(`${backend} backend`, () => {
+    const runners: PipelineRunner[] = [];
+    after(async () => {
+      for (const r of runners) await r.close();
+    });
+
+    for (const entry of index) {
+      for (const pipeline of entry.pipelines) {
+        const key = `${entry.name}/${pipeline}`;
+        it(`${key} equals the native runtime`, { skip: !(key in expected) && "no native result" }, async () => {
+          const runner = await PipelineRunner.load(bundleBytes(entry.name), { backend, worker: false, sha256: entry.sha256 });
+          runners.push(runner);
+          assert.equal(runner.backend, backend);
+          const result = await runner.run({ pipeline });
+          assert.equal(result.stdout.trim(), expected[key]!.trim());
+          assert.ok(typeof result.result.outputs === "object");
+          for (const t of ["compileMs", "mountMs", "runMs", "totalMs"] as const) {
+            assert.ok(result.timings[t] >= 0, `${t} is a duration`);
+          }
+        });
+      }
+    }
+
+    it("inputs replace the manifest's inputs", async () => {
+      const runner = await PipelineRunner.load(bundleBytes("multiply-add"), { backend, worker: false });
+      runners.push(runner);
+      const result = await runner.run({ pipeline: "multiply_add", inputs: [0, 1, 2.5] });
+      assert.deepEqual(result.result.outputs["out"], [1, 3, 6.0]);
+    });
+
+    it("an invalid manifest is a PipelineError of kind 'manifest' with the runtime's message", async () => {
+      const runner = await PipelineRunner.load(bundleBytes("multiply-add"), { backend, worker: false });
+      runners.push(runner);
+      const manifest = JSON.parse(await runner.manifest("multiply_add")) as { nodes: { type: string }[] };
+      manifest.nodes[0]!.type = "Multiplyy";
+      await assert.rejects(runner.run({ pipeline: "multiply_add", manifest }), (err: unknown) => {
+        assert.ok(err instanceof PipelineError);
+        assert.equal(err.exitCode, 2);
+        assert.equal(err.kind, "manifest");
+        assert.match(err.message, /invalid manifest: nodes\[0\]\.type/);
+        return true;
+      });
+    });
+
+    it("a manifest that is not JSON", async () => {
+      const runner = await PipelineRunner.load(bundleBytes("multiply-add"), { backend, worker: false });
+      runners.push(runner);
+      await assert.rejects(runner.run({ pipeline: "multiply_add", manifest: "{ not json" }), (err: unknown) => {
+        assert.ok(err instanceof PipelineError);
+        assert.equal(err.kind, "manifest");
+        assert.match(err.message, /not valid JSON/);
+        return true;
+      });
+    });
+
+    it("an unknown pipeline name", async () => {
+      const runner = await PipelineRunner.load(bundleBytes("multiply-add"), { backend, worker: false });
+      runners.push(runner);
+      await assert.rejects(runner.run({ pipeline: "nope" }), /has no pipeline 'nope' \(it has: multiply_add, fan_out_fan_in\)/);
+    });
+  });
+}
