@@ -14,9 +14,8 @@
 //! map <-> dict with str keys (insertion order kept), audio <->
 //! `pipeline_values.Audio(samples: list[float], sample_rate: int, channels: int)`.
 
-use std::ffi::CString;
-
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use crate::error::{Error, Result};
@@ -114,22 +113,27 @@ pub fn redirect_stdout_to_stderr() -> Result<()> {
     .map_err(|e| Error::node(format!("cannot redirect Python stdout: {e}")))
 }
 
-/// The helper module, created on first use.
+static HELPER: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+/// The helper module, created once. It is executed in a fresh module object
+/// and only then published in `sys.modules`, so no thread (Python imports
+/// may release the GIL) ever sees it half-initialised.
 pub(crate) fn helper(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
+    let m = HELPER.get_or_try_init(py, || -> PyResult<Py<PyModule>> {
+        let m = PyModule::new(py, HELPER_MODULE)?;
+        let builtins = py.import("builtins")?;
+        let file = format!("<{HELPER_MODULE}>");
+        let code = builtins
+            .getattr("compile")?
+            .call1((HELPER_SOURCE, file.as_str(), "exec"))?;
+        builtins.getattr("exec")?.call1((code, m.dict()))?;
+        Ok(m.unbind())
+    })?;
+    let m = m.bind(py).clone();
     let modules = py.import("sys")?.getattr("modules")?;
-    if let Ok(m) = modules.get_item(HELPER_MODULE) {
-        if let Ok(m) = m.cast_into::<PyModule>() {
-            return Ok(m);
-        }
+    if !modules.contains(HELPER_MODULE)? {
+        modules.set_item(HELPER_MODULE, &m)?;
     }
-    let code = CString::new(HELPER_SOURCE)
-        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
-    let name = CString::new(HELPER_MODULE)
-        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
-    let file = CString::new(format!("<{HELPER_MODULE}>"))
-        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
-    let m = PyModule::from_code(py, &code, &file, &name)?;
-    modules.set_item(HELPER_MODULE, &m)?;
     Ok(m)
 }
 

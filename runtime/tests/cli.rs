@@ -98,6 +98,7 @@ fn example_fan_out_fan_in() {
     );
 }
 
+#[cfg(feature = "python")]
 #[test]
 fn example_python_module() {
     let out = stdout_json(&run(&["run", "examples/manifests/python_node.json"]));
@@ -105,6 +106,7 @@ fn example_python_module() {
     assert_eq!(out, json!({"outputs": {"out": [4, 8.5]}}));
 }
 
+#[cfg(feature = "python")]
 #[test]
 fn example_python_module_from_another_directory() {
     // module_path is relative to the manifest, not to the working directory.
@@ -118,6 +120,7 @@ fn example_python_module_from_another_directory() {
     assert_eq!(stdout_json(&out), json!({"outputs": {"out": [31, 1]}}));
 }
 
+#[cfg(feature = "python")]
 #[test]
 fn example_python_inline() {
     let out = stdout_json(&run(&["run", "examples/manifests/python_inline.json"]));
@@ -238,6 +241,10 @@ fn bad_manifest_corpus() {
             .unwrap();
         let message = lines.next().unwrap();
         let file = path.file_name().unwrap().to_str().unwrap();
+        let text = std::fs::read_to_string(path).unwrap();
+        if cfg!(not(feature = "python")) && text.contains("\"Python\"") {
+            continue; // needs the python feature
+        }
         let out = run_in(&dir, &["run", file], None);
         let got_code = out.status.code();
         let got = stderr_first_line(&out);
@@ -272,6 +279,7 @@ fn bad_manifest_corpus() {
     );
 }
 
+#[cfg(feature = "python")]
 #[test]
 fn python_traceback_is_in_the_message() {
     let dir = root().join("tests/bad_manifests");
@@ -286,6 +294,7 @@ fn python_traceback_is_in_the_message() {
     assert!(err.contains("return 10 // x"), "{err}");
 }
 
+#[cfg(feature = "python")]
 #[test]
 fn python_print_goes_to_stderr_not_stdout() {
     let manifest = json!({
@@ -394,6 +403,7 @@ fn help_version_validate_schema() {
     ] {
         assert!(text.contains(needle), "help lacks {needle}");
     }
+    assert_eq!(text.contains("\n    Python "), cfg!(feature = "python"));
     let out = run(&["--version"]);
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("pipeline_executor "));
     let out = run(&["validate", "examples/manifests/fan_out_fan_in.json"]);
@@ -412,4 +422,15 @@ fn output_is_deterministic() {
     let a = run(&["run", "examples/manifests/resample.json"]).stdout;
     let b = run(&["run", "examples/manifests/resample.json"]).stdout;
     assert_eq!(a, b);
+}
+
+#[cfg(not(feature = "python"))]
+#[test]
+fn python_node_without_the_feature_is_a_clear_manifest_error() {
+    let out = run(&["run", "examples/manifests/python_inline.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr_first_line(&out),
+        "error: invalid manifest: nodes[0].type: node type 'Python' is not available in this build (cargo feature 'python' is off)"
+    );
 }
