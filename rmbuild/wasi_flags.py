@@ -20,3 +20,19 @@ EMULATION_LIBS = (
     "-lwasi-emulated-getpid",
 )
 SIMD_FLAGS = ("-msimd128",)
+
+
+# whisper.cpp / ggml (issue 7). Anything linking libwhisper.a for wasm32-wasi must
+# compile with ZIG_TARGET, EMULATION_DEFINES and SIMD_FLAGS above and link
+# EMULATION_LIBS; these are the extra defines ggml's CMake would set.
+WHISPER_OPT_FLAGS = ("-O3",)
+WHISPER_DEFINES = (
+    "-DNDEBUG",
+    "-D_GNU_SOURCE",
+    "-D_XOPEN_SOURCE=600",
+    "-DGGML_USE_CPU",
+    "-DGGML_USE_CPU_REPACK",
+    "-DGGML_SCHED_MAX_COPIES=4",
+)
+WHISPER_C_STD = "-std=gnu11"
+WHISPER_CXX_STD = "-std=gnu++17"
