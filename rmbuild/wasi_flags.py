@@ -21,6 +21,87 @@ EMULATION_LIBS = (
 )
 SIMD_FLAGS = ("-msimd128",)
 
+# ---------------------------------------------------------------------------
+# Rust for wasm32-wasip1 (pipeline_executor_wasm)
+#
+# Debian's rustc-web builds std from its own source (-Zbuild-std), so nightly
+# flags are unlocked with RUSTC_BOOTSTRAP=1. zig is the linker for every object
+# (Rust, CPython, later whisper.cpp): one wasi-libc in the final module.
+
+BUILD_STD = "std,panic_abort"
+RUST_BIN = "pipeline_executor_wasm"
+# The runtime's features in the wasm build: Python nodes, no tokio.
+RUST_FEATURES = ("python",)
+
+# Python's guest layout: the stdlib is preopened at PYTHON_LIB_GUEST (holding
+# python311.zip or python3.11/) and PYTHONHOME points at its parent.
+PYTHON_VERSION = "3.11"
+PYTHON_HOME_GUEST = "/usr/local"
+PYTHON_LIB_GUEST = "/usr/local/lib"
+PYTHON_ZIP_NAME = "python311.zip"
+
+# Shadow stack (linear memory, placed first by zig so an overflow traps instead
+# of corrupting data). CPython's own WASI build uses 512 KiB; 8 MiB leaves room
+# for Rust frames and C recursion under Python's default recursion limit.
+STACK_SIZE = 8 << 20
+
+# Flags rustc hands to a cc-flavoured linker that `zig cc` rejects (zig places
+# the stack first and demangles nothing anyway; the target is given explicitly).
+ZIG_DROPPED_LINK_FLAGS = ("-Wl,--stack-first", "-Wl,--no-demangle")
+ZIG_DROPPED_LINK_PREFIXES = ("--target=",)
+
+# What libpython3.11.a needs besides itself, in link order (wasm-ld resolves
+# archives lazily, order is for humans): its own modules' libraries, weak
+# dlopen stubs (HAVE_DLOPEN is set but WASI has no dynamic loading) and the
+# wasi-libc emulation libraries it was built against.
+PYTHON_LINK_LIBS = ("-lmpdec", "-lexpat", "-lrmdlstubs")
+PYTHON_EMULATION_LIBS = (
+    "-lwasi-emulated-signal",
+    "-lwasi-emulated-getpid",
+    "-lwasi-emulated-process-clocks",
+)
+
+
+def rust_env_flags(*, linker: str, python_lib_dir: str | None, python_thread_obj: str | None) -> list[str]:
+    """RUSTFLAGS for the wasm build (one string per flag, joined with spaces).
+
+    ``python_thread_obj`` is CPython's ``thread.o``, taken out of the archive and
+    linked first as an object: it defines the pthread stubs CPython was built with,
+    and wasi-libc (newer in zig) defines the same symbols. Linking CPython's copy
+    eagerly keeps wasi-libc's from being pulled in (no duplicate symbols).
+    """
+    flags = [
+        "-Zunstable-options",
+        "-Clinker-flavor=wasm-lld-cc",
+        f"-Clinker={linker}",
+        "-Clink-self-contained=no",
+        f"-Clink-arg=-Wl,-z,stack-size={STACK_SIZE}",
+    ]
+    if python_lib_dir:
+        flags += [f"-Lnative={python_lib_dir}"]
+        if python_thread_obj:
+            flags += [f"-Zpre-link-arg={python_thread_obj}"]
+        flags += [f"-Clink-arg={lib}" for lib in (*PYTHON_LINK_LIBS, *PYTHON_EMULATION_LIBS)]
+    return flags
+
+
+def pyo3_config(python_lib_dir: str) -> str:
+    """A PYO3_CONFIG_FILE for the static CPython of the WASI build (no interpreter to ask)."""
+    return "\n".join(
+        [
+            "implementation=CPython",
+            f"version={PYTHON_VERSION}",
+            "shared=false",
+            "abi3=false",
+            f"lib_name=python{PYTHON_VERSION}",
+            f"lib_dir={python_lib_dir}",
+            "pointer_width=32",
+            "build_flags=",
+            "suppress_build_script_link_lines=false",
+            "",
+        ]
+    )
+
 
 # whisper.cpp / ggml (issue 7). Anything linking libwhisper.a for wasm32-wasi must
 # compile with ZIG_TARGET, EMULATION_DEFINES and SIMD_FLAGS above and link

@@ -1,7 +1,8 @@
 """Run a WASI command module in wasmtime (PyPI ``wasmtime``), the way tests,
 parity and benchmarks all do it.
 
-- only the folders given as ``preopens`` are visible to the guest;
+- only the folders given as ``preopens`` are visible to the guest, read-only
+  unless their guest path is listed in ``writable``;
 - a wall-clock limit (epoch interruption) and a memory limit stop runaways;
 - compiled modules are cached on disk (keyed by module hash, wasmtime version
   and engine settings), so the second start skips compilation.
@@ -12,11 +13,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,8 +107,10 @@ def run(
     memory_limit: int = DEFAULT_MEMORY_LIMIT,
     use_cache: bool = True,
     program_name: str | None = None,
+    writable: Collection[str] = (),
 ) -> RunResult:
-    """Run ``module_path`` as a WASI command. ``preopens`` maps guest path -> host folder."""
+    """Run ``module_path`` as a WASI command. ``preopens`` maps guest path -> host folder;
+    those whose guest path is in ``writable`` can be written, the others are read-only."""
     wasmtime = _wasmtime()
     engine = _engine(wasmtime)
     started = time.perf_counter()
@@ -126,7 +130,7 @@ def run(
         for guest, host in (preopens or {}).items():
             if not Path(host).is_dir():
                 raise BuildError(f"preopen {guest} -> {host}: not a folder")
-            wasi.preopen_dir(str(host), guest)
+            wasi.preopen_dir(str(host), guest, guest in writable)
 
         store = wasmtime.Store(engine)
         store.set_wasi(wasi)
@@ -163,26 +167,86 @@ def run(
         return RunResult(exit_code, out_path.read_bytes(), stderr, compile_seconds, run_seconds, from_cache, trap)
 
 
+NODE_RUNNER = Path(__file__).with_name("node_wasi_runner.mjs")
+
+
+def run_node(
+    module_path: Path,
+    args: Sequence[str] = (),
+    *,
+    preopens: Mapping[str, Path] | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin: bytes = b"",
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    program_name: str | None = None,
+    node: str = "node",
+) -> RunResult:
+    """Run ``module_path`` with Node's ``node:wasi`` (``node_wasi_runner.mjs``), same contract as ``run``.
+
+    Node has no compiled-module cache here: ``compile_seconds`` is 0 and
+    ``run_seconds`` is the whole process (start, compile, run).
+    """
+    cmd = [node, "--no-warnings", str(NODE_RUNNER)]
+    for guest, host in (preopens or {}).items():
+        if not Path(host).is_dir():
+            raise BuildError(f"preopen {guest} -> {host}: not a folder")
+        cmd += ["--dir", f"{host}::{guest}"]
+    for key, value in (env or {}).items():
+        cmd += ["--env", f"{key}={value}"]
+    cmd += ["--argv0", program_name or Path(module_path).stem, str(module_path), "--", *args]
+    started = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, input=stdin, capture_output=True, timeout=timeout, check=False)
+    except FileNotFoundError as exc:
+        raise BuildError(f"{node} is not installed (Node.js 20 or newer runs the module with node:wasi)") from exc
+    except subprocess.TimeoutExpired as exc:
+        stderr = (exc.stderr or b"") + f"error: time limit of {timeout:g} s exceeded\n".encode()
+        return RunResult(TRAP_EXIT_CODE, exc.stdout or b"", stderr, 0.0, timeout, False, "timeout")
+    trap = None
+    if proc.returncode == TRAP_EXIT_CODE and b"the wasm module trapped" in proc.stderr:
+        trap = proc.stderr.decode(errors="replace").strip().splitlines()[-1]
+    return RunResult(proc.returncode, proc.stdout, proc.stderr, 0.0, time.perf_counter() - started, False, trap)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m rmbuild.wasi_runner", description="Run a WASI command module in wasmtime with preopens."
     )
     parser.add_argument("module", type=Path)
-    parser.add_argument("--dir", action="append", default=[], metavar="HOST::GUEST", help="preopen a host folder")
+    parser.add_argument(
+        "--dir", action="append", default=[], metavar="HOST::GUEST", help="preopen a host folder, read-only"
+    )
+    parser.add_argument("--dir-rw", action="append", default=[], metavar="HOST::GUEST", help="preopen it writable")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS)
     parser.add_argument("--no-cache", action="store_true", help="do not use the compiled-module cache")
-    parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the module (after --)")
+    parser.add_argument("--node", action="store_true", help="run with Node's node:wasi instead of wasmtime")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the module (options go before MODULE)")
     ns = parser.parse_args(argv)
-    preopens = {}
-    for spec in ns.dir:
+    preopens: dict[str, Path] = {}
+    writable = []
+    for spec in [*ns.dir, *ns.dir_rw]:
         host, sep, guest = spec.partition("::")
         preopens[guest if sep else host] = Path(host)
+        if spec in ns.dir_rw:
+            writable.append(guest if sep else host)
     env = dict(item.split("=", 1) for item in ns.env)
     args = ns.args[1:] if ns.args[:1] == ["--"] else ns.args
+    stdin = sys.stdin.buffer.read() if not sys.stdin.isatty() else b""
     try:
-        result = run(ns.module, args, preopens=preopens, env=env, stdin=sys.stdin.buffer.read() if not sys.stdin.isatty() else b"",
-                     timeout=ns.timeout, use_cache=not ns.no_cache)
+        if ns.node:
+            result = run_node(ns.module, args, preopens=preopens, env=env, stdin=stdin, timeout=ns.timeout)
+        else:
+            result = run(
+                ns.module,
+                args,
+                preopens=preopens,
+                env=env,
+                stdin=stdin,
+                timeout=ns.timeout,
+                use_cache=not ns.no_cache,
+                writable=writable,
+            )
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

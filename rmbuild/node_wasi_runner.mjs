@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// Run a WASI (preview1) command module with Node's built-in `node:wasi`: the
+// second host for pipeline_executor_wasm besides wasmtime (rmbuild/wasi_runner.py).
+//
+// usage: node --no-warnings rmbuild/node_wasi_runner.mjs [--dir HOST::GUEST]...
+//            [--env KEY=VALUE]... [--argv0 NAME] MODULE [--] [ARGS...]
+//
+// stdin, stdout and stderr are this process's own (they must be real file
+// descriptors: pipes or files). The exit code is the module's; a trap prints
+// `error: the wasm module trapped: ...` and exits 134, like the Python runner.
+// Note: node:wasi is not a security sandbox (Node's documentation says so);
+// preopens decide what the guest can name, not what the process could reach.
+
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import process from 'node:process';
+import { WASI } from 'node:wasi';
+
+const TRAP_EXIT_CODE = 134;
+
+function usage(message) {
+  process.stderr.write(`error: ${message}\nusage: node_wasi_runner.mjs [--dir HOST::GUEST]... [--env K=V]... MODULE [--] [ARGS...]\n`);
+  process.exit(1);
+}
+
+function parse(argv) {
+  const preopens = {};
+  const env = {};
+  let argv0 = null;
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--dir' || a === '--env' || a === '--argv0') {
+      const v = argv[++i];
+      if (v === undefined) usage(`${a} needs a value`);
+      if (a === '--dir') {
+        const [host, guest] = v.includes('::') ? v.split('::', 2) : [v, v];
+        preopens[guest] = host;
+      } else if (a === '--env') {
+        const eq = v.indexOf('=');
+        if (eq <= 0) usage(`--env needs KEY=VALUE, got ${v}`);
+        env[v.slice(0, eq)] = v.slice(eq + 1);
+      } else {
+        argv0 = v;
+      }
+    } else if (a.startsWith('--') && a !== '--') {
+      usage(`unknown option ${a}`);
+    } else {
+      break;
+    }
+  }
+  const module = argv[i++];
+  if (!module) usage('missing MODULE');
+  if (argv[i] === '--') i++;
+  return { preopens, env, module, argv0: argv0 ?? basename(module, '.wasm'), args: argv.slice(i) };
+}
+
+const opts = parse(process.argv.slice(2));
+let bytes;
+try {
+  bytes = await readFile(opts.module);
+} catch (err) {
+  usage(`cannot read ${opts.module}: ${err.message}`);
+}
+const wasi = new WASI({
+  version: 'preview1',
+  args: [opts.argv0, ...opts.args],
+  env: opts.env,
+  preopens: opts.preopens,
+  returnOnExit: true,
+});
+let code;
+try {
+  const module = await WebAssembly.compile(bytes);
+  const instance = await WebAssembly.instantiate(module, wasi.getImportObject());
+  code = wasi.start(instance);
+} catch (err) {
+  process.stderr.write(`error: the wasm module trapped: ${err && err.message ? err.message : err}\n`);
+  code = TRAP_EXIT_CODE;
+}
+process.exitCode = code;
