@@ -516,10 +516,11 @@ def models() -> dict[str, Path]:
 
     def build(out: Path) -> None:
         for kind in QUANT_TYPES:
-            ui.run(
-                [native / "bin" / "whisper-quantize", f16, out / f"ggml-{MODEL_NAME}-{kind}.bin", kind],
-                what=f"whisper-quantize {kind}",
-            )
+            cmd = [str(native / "bin" / "whisper-quantize"), str(f16), str(out / f"ggml-{MODEL_NAME}-{kind}.bin"), kind]
+            ui.info("$ " + " ".join(cmd))
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # one line per tensor: keep quiet
+            if proc.returncode != 0:
+                raise BuildError(f"whisper-quantize {kind} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
 
     out = steps.cached(
         "whisper-model-quant",
