@@ -14,6 +14,9 @@
 //! `Linear`: linear interpolation between neighbouring input frames (the last
 //! frame is held at the end). Cheap, but no anti-aliasing filter.
 //!
+//! The kernel is capped at 2^15 input samples on each side, which only
+//! matters for downsampling by more than 2048:1.
+//!
 //! Output length is `ceil(frames * out / in)` frames. Channels are resampled
 //! independently.
 
@@ -22,6 +25,10 @@ use crate::value::AudioBuffer;
 /// Refuse to produce more samples than this (keeps memory bounded; an
 /// allocation failure would abort the process, a trap in wasm).
 pub const MAX_OUTPUT_SAMPLES: u64 = 1 << 27;
+
+/// Kernel half-width limit in input samples (at extreme downsampling
+/// ratios the zero-crossing count is reduced to stay within it).
+const MAX_HALF_TAPS: i64 = 1 << 15;
 
 /// Phase tables larger than this are not cached (weights are then computed
 /// per output frame; same values, just slower).
@@ -56,6 +63,10 @@ pub fn resample(
     method: Method,
 ) -> Result<AudioBuffer, String> {
     crate::value::check_sample_rate(target_rate as i64)?;
+    // The fields are public, so an AudioBuffer may not have been checked.
+    crate::value::check_sample_rate(input.sample_rate as i64)
+        .map_err(|e| format!("input audio: {e}"))?;
+    crate::value::check_channels(input.channels as i64).map_err(|e| format!("input audio: {e}"))?;
     let in_rate = input.sample_rate as u64;
     let out_rate = target_rate as u64;
     if in_rate == out_rate {
@@ -165,7 +176,7 @@ fn sinc(
     } else {
         1.0
     };
-    let half = libm::ceil(zero_crossings as f64 / cutoff) as i64;
+    let half = (libm::ceil(zero_crossings as f64 / cutoff) as i64).min(MAX_HALF_TAPS);
     let taps = 2 * half;
     // Phases repeat with period out/gcd: cache their weights when small enough.
     let g = gcd(in_rate, out_rate);
@@ -309,6 +320,19 @@ mod tests {
             .unwrap_err()
             .contains("limit"));
         assert!(resample(&a, 0, Method::Linear).is_err());
+        // Unchecked buffers (public fields) are refused, not a division by zero.
+        let bad = AudioBuffer {
+            sample_rate: 0,
+            channels: 1,
+            samples: vec![0.0; 4],
+        };
+        assert!(resample(&bad, 8000, Method::default())
+            .unwrap_err()
+            .starts_with("input audio: "));
+        // Extreme downsampling stays bounded.
+        let long = AudioBuffer::new(vec![0.25; 768_000], 768_000, 1).unwrap();
+        let r = resample(&long, 1, Method::default()).unwrap();
+        assert_eq!(r.frames(), 1);
     }
 
     #[test]

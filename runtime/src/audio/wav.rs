@@ -178,21 +178,28 @@ pub fn encode_wav(audio: &AudioBuffer, encoding: WavEncoding) -> Vec<u8> {
         WavEncoding::Pcm16 => (FORMAT_PCM, 16u16),
         WavEncoding::Float32 => (FORMAT_FLOAT, 32u16),
     };
-    let block_align = audio.channels * bits / 8;
-    let data_len = audio.samples.len() * (bits as usize / 8);
+    // u32/saturating arithmetic: the fields are public and may be unchecked.
+    let block_align = (audio.channels as u32 * bits as u32 / 8).min(u16::MAX as u32) as u16;
+    let data_len = audio.samples.len().saturating_mul(bits as usize / 8);
+    let size32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     let mut out = Vec::with_capacity(44 + data_len);
     out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&((36 + data_len) as u32).to_le_bytes());
+    out.extend_from_slice(&size32(data_len.saturating_add(36)).to_le_bytes());
     out.extend_from_slice(b"WAVEfmt ");
     out.extend_from_slice(&16u32.to_le_bytes());
     out.extend_from_slice(&tag.to_le_bytes());
     out.extend_from_slice(&audio.channels.to_le_bytes());
     out.extend_from_slice(&audio.sample_rate.to_le_bytes());
-    out.extend_from_slice(&(audio.sample_rate * block_align as u32).to_le_bytes());
+    out.extend_from_slice(
+        &audio
+            .sample_rate
+            .saturating_mul(block_align as u32)
+            .to_le_bytes(),
+    );
     out.extend_from_slice(&block_align.to_le_bytes());
     out.extend_from_slice(&bits.to_le_bytes());
     out.extend_from_slice(b"data");
-    out.extend_from_slice(&(data_len as u32).to_le_bytes());
+    out.extend_from_slice(&size32(data_len).to_le_bytes());
     for &s in &audio.samples {
         match encoding {
             WavEncoding::Pcm16 => {

@@ -9,7 +9,9 @@
 //! produces (`rmbuild.wasm.runtime_layout()`) preopens a folder at
 //! `/usr/local/lib` holding `python311.zip` (or `python3.11/`) and sets
 //! `PYTHONHOME=/usr/local`; if `PYTHONHOME` is not set and that folder is
-//! there, it is used. The module sees nothing but its preopens.
+//! there, it is used. The module sees nothing but its preopens. A host may
+//! set `PWD` to a preopened folder: relative paths then resolve from there,
+//! as they do natively.
 //!
 //! On a native target this binary is an alias of `pipeline_executor`.
 
@@ -18,7 +20,10 @@ fn main() {
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     #[cfg(target_os = "wasi")]
-    default_python_home();
+    {
+        enter_working_dir();
+        default_python_home();
+    }
     let code = pipeline_runtime::cli::main_with_args(
         &args,
         &mut std::io::stdin().lock(),
@@ -26,6 +31,16 @@ fn main() {
         &mut std::io::stderr().lock(),
     );
     std::process::exit(code);
+}
+
+/// WASI has no inherited working directory: a host may pass its own as
+/// `PWD` (a preopened folder) so relative paths resolve as they do natively.
+#[cfg(target_os = "wasi")]
+fn enter_working_dir() {
+    if let Some(dir) = std::env::var_os("PWD") {
+        // A PWD that is not reachable is ignored: paths then resolve from `/`.
+        let _ = std::env::set_current_dir(dir);
+    }
 }
 
 /// Where the build's layout puts the standard library inside the guest.
