@@ -657,6 +657,8 @@ def _parse(target: str, model: Path, audio: Path, stdout: str, stderr: str, code
     if code != 0:
         tail = "\n".join(stderr.strip().splitlines()[-5:])
         raise WhisperError(f"whisper-cli ({target}) failed on {audio.name} with exit code {code}:\n{tail}")
+    if "error: failed to read audio" in stderr:  # whisper-cli reports it but exits with 0
+        raise WhisperError(f"whisper-cli ({target}) could not read {audio}")
     text = " ".join(line.strip() for line in stdout.splitlines() if line.strip())
     timings = {name: float(ms) for name, ms in _TIMING.findall(stderr)}
     return Transcript(target, model.name, audio.name, text, timings)
