@@ -188,6 +188,9 @@ fn execute(
             #[cfg(feature = "python")]
             if manifest.nodes.iter().any(|n| n.node_type == "Python") {
                 // Keep stdout for the JSON results: print() goes to stderr.
+                // (Only recorded here; applied when a Python node starts the
+                // interpreter, so an embedding can still refuse Python nodes
+                // before anything initialises CPython.)
                 crate::python::redirect_stdout_to_stderr()?;
             }
             let mut pipeline = Pipeline::new(&manifest, registry, base_dir)?;

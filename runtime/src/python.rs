@@ -14,6 +14,8 @@
 //! map <-> dict with str keys (insertion order kept), audio <->
 //! `pipeline_values.Audio(samples: list[float], sample_rate: int, channels: int)`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
@@ -93,24 +95,37 @@ def _format_exception(exc, tb):
     return summary + "\n" + "\n".join(out)
 "#;
 
+/// Set by [`redirect_stdout_to_stderr`]; applied whenever the interpreter
+/// is (or already was) initialised.
+static STDOUT_TO_STDERR: AtomicBool = AtomicBool::new(false);
+
 /// Start the embedded interpreter (if not yet running) and install the
 /// helper module. Idempotent and cheap after the first call. Does not touch
 /// signal handlers.
 pub fn init_interpreter() -> Result<()> {
     Python::initialize();
-    Python::attach(|py| helper(py).map(|_| ()))
-        .map_err(|e| Error::node(format!("cannot initialise the Python interpreter: {e}")))
+    Python::attach(|py| -> PyResult<()> {
+        helper(py)?;
+        if STDOUT_TO_STDERR.load(Ordering::SeqCst) {
+            let sys = py.import("sys")?;
+            sys.setattr("stdout", sys.getattr("stderr")?)?;
+        }
+        Ok(())
+    })
+    .map_err(|e| Error::node(format!("cannot initialise the Python interpreter: {e}")))
 }
 
-/// Make Python's `print` go to stderr (the CLI does this so that stdout
-/// carries only the JSON results).
+/// Make Python's `print` go to stderr from now on (the CLI does this so that
+/// stdout carries only the JSON results). Does not start the interpreter:
+/// the redirect is applied when [`init_interpreter`] runs (which building a
+/// Python node does), or immediately if Python is already running.
 pub fn redirect_stdout_to_stderr() -> Result<()> {
-    init_interpreter()?;
-    Python::attach(|py| -> PyResult<()> {
-        let sys = py.import("sys")?;
-        sys.setattr("stdout", sys.getattr("stderr")?)
-    })
-    .map_err(|e| Error::node(format!("cannot redirect Python stdout: {e}")))
+    STDOUT_TO_STDERR.store(true, Ordering::SeqCst);
+    // SAFETY: Py_IsInitialized may be called at any time, even before init.
+    if unsafe { pyo3::ffi::Py_IsInitialized() } != 0 {
+        init_interpreter()?;
+    }
+    Ok(())
 }
 
 static HELPER: PyOnceLock<Py<PyModule>> = PyOnceLock::new();

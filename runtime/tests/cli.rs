@@ -300,12 +300,13 @@ fn python_print_goes_to_stderr_not_stdout() {
     let manifest = json!({
         "version": 1,
         "nodes": [{"id": "p", "type": "Python", "params": {"class": "P",
-            "source": "class P:\n    def process(self, x):\n        print('debug', x)\n        return x\n"}}],
+            "source": "print('at import')\nclass P:\n    def __init__(self):\n        print('in init')\n    def process(self, x):\n        print('debug', x)\n        return x\n"}}],
         "inputs": [1]
     });
     let out = run_in(&root(), &["run", "-"], Some(&manifest.to_string()));
     assert_eq!(stdout_json(&out), json!({"outputs": {"p": [1]}}));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("debug 1"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err, "at import\nin init\ndebug 1\n");
 }
 
 #[test]
