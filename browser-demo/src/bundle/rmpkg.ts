@@ -80,12 +80,30 @@ async function gunzip(data: Uint8Array): Promise<Uint8Array> {
   if (data.length < 18 || data[0] !== 0x1f || data[1] !== 0x8b) {
     throw new BundleError("not a .rmpkg (no gzip header: is this the right file?)");
   }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
   try {
     const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream("gzip"));
-    return new Uint8Array(await new Response(stream).arrayBuffer());
+    const reader = stream.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      total += value.length;
+    }
   } catch (err) {
-    throw new BundleError(`not a readable .rmpkg (gzip layer is damaged or truncated: ${(err as Error).message})`);
+    // Browsers say little ("Failed to fetch", "The compressed data was not valid"): name the cause ourselves.
+    const why = (err as Error).message;
+    const detail = why && !/fetch/i.test(why) ? `: ${why}` : "";
+    throw new BundleError(`not a readable .rmpkg (gzip layer is damaged or truncated${detail})`);
   }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
 }
 
 function checkSemantics(meta: BundleMetadata): void {

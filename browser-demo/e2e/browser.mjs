@@ -1,0 +1,172 @@
+// Drive the demo in Debian Chromium (playwright-core, no downloaded browser).
+//
+//   node e2e/browser.mjs CONFIG.json
+//
+// CONFIG: { isolatedUrl, plainUrl, expected: {"bundle/pipeline": stdout}, screenshots, chromium, report }
+// Every example pipeline runs on each backend through the page's UI; its raw
+// output must equal the native runtime's. Chromium may reach 127.0.0.1 only:
+// anything else is aborted and fails the run. Writes a JSON report.
+import { chromium } from "playwright-core";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
+mkdirSync(config.screenshots, { recursive: true });
+const FLAGS = [
+  "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+  "--disable-default-apps", "--disable-domain-reliability", "--no-pings", "--metrics-recording-only",
+  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+];
+const results = [];
+const outside = [];
+let failures = 0;
+
+function record(name, ok, detail = {}) {
+  results.push({ name, ok, ...detail });
+  if (!ok) failures++;
+  console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail.message ? `: ${detail.message}` : ""}`);
+}
+
+const profile = mkdtempSync(join(tmpdir(), "rmpkg-chromium-"));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: config.chromium,
+  headless: true,
+  args: FLAGS,
+  viewport: { width: 1360, height: 1000 },
+  deviceScaleFactor: 1,
+});
+await context.route("**/*", (route) => {
+  const url = new URL(route.request().url());
+  if (url.protocol === "data:" || url.protocol === "blob:" || url.hostname === "127.0.0.1") return route.continue();
+  outside.push(route.request().url());
+  return route.abort("blockedbyclient");
+});
+context.on("request", (req) => {
+  const url = new URL(req.url());
+  if (!["data:", "blob:"].includes(url.protocol) && url.hostname !== "127.0.0.1") outside.push(req.url());
+});
+
+const page = context.pages()[0] ?? (await context.newPage());
+const consoleErrors = [];
+page.on("console", (msg) => msg.type() === "error" && consoleErrors.push(msg.text()));
+page.on("pageerror", (err) => consoleErrors.push(String(err)));
+
+async function settle(timeout = 180_000) {
+  await page.waitForFunction(
+    () => ["idle", "done", "error"].includes(document.getElementById("status")?.dataset.state ?? ""),
+    null,
+    { timeout },
+  );
+  return page.$eval("#status", (e) => ({ state: e.dataset.state, text: e.textContent }));
+}
+
+async function open(base, query) {
+  await page.goto(`${base}?${new URLSearchParams(query)}`);
+  await page.waitForFunction(() => globalThis.rmpkgDemo !== undefined);
+  await page.evaluate(() => globalThis.rmpkgDemo.loaded());
+  return settle();
+}
+
+async function runAndRead() {
+  await page.click("#run");
+  await page.waitForFunction(() => document.getElementById("status")?.dataset.state === "running", null, { timeout: 5000 }).catch(() => {});
+  const status = await settle();
+  const raw = await page.$eval("#raw", (e) => e.textContent ?? "");
+  const error = await page.$eval("#error", (e) => (e.hidden ? "" : e.textContent ?? ""));
+  return { status, raw, error };
+}
+
+const pipelines = Object.keys(config.expected).map((k) => k.split("/"));
+try {
+  // 1. Every pipeline, both backends, on the cross-origin isolated server.
+  for (const backend of ["shim", "wasmer"]) {
+    let shot = 0;
+    for (const [bundle, pipeline] of pipelines) {
+      const name = `${backend}: ${bundle}/${pipeline}`;
+      try {
+        const loaded = await open(config.isolatedUrl, { backend, bundle, pipeline });
+        if (loaded.state === "error") throw new Error(`load failed: ${await page.textContent("#error")}`);
+        const used = await page.textContent("#backend-used");
+        const { status, raw, error } = await runAndRead();
+        const want = config.expected[`${bundle}/${pipeline}`].trim();
+        const ok = status.state === "done" && raw.trim() === want && used === `backend: ${backend}`;
+        const totalMs = Number(await page.$eval("#timings", (e) => e.dataset.totalMs ?? "NaN"));
+        record(name, ok, ok ? { totalMs } : { message: `status ${status.state} (${error || status.text}); got ${raw.trim()} want ${want}; ${used}` });
+        if (shot++ < 2 || pipeline.startsWith("python")) {
+          await page.screenshot({ path: join(config.screenshots, `${backend}-${bundle}-${pipeline}.png`), fullPage: true });
+        }
+        // A second run reuses the compiled module: must give the same bytes.
+        const again = await runAndRead();
+        record(`${name} (second run)`, again.raw.trim() === want, again.raw.trim() === want ? {} : { message: again.raw });
+      } catch (err) {
+        record(name, false, { message: String(err) });
+      }
+    }
+  }
+
+  // 2. A manifest error is shown clearly (and the page recovers).
+  {
+    await open(config.isolatedUrl, { backend: "shim", bundle: "multiply-add", pipeline: "multiply_add" });
+    const text = await page.inputValue("#manifest");
+    await page.fill("#manifest", text.replace('"Multiply"', '"Multiplyy"'));
+    const { status, error } = await runAndRead();
+    const kind = await page.$eval("#error", (e) => e.dataset.kind);
+    const ok = status.state === "error" && kind === "manifest" && /invalid manifest: nodes\[0\]\.type/.test(error);
+    record("manifest error is reported", ok, ok ? {} : { message: `${status.state} ${kind} ${error}` });
+    await page.screenshot({ path: join(config.screenshots, "error-manifest.png"), fullPage: true });
+    await page.click("#reset");
+    const back = await runAndRead();
+    record("page recovers after an error", back.status.state === "done", {});
+  }
+
+  // 3. Tampered / mispinned bundles are refused inside the worker, typed as BundleError.
+  for (const [what, mutate, pin, pattern] of [
+    ["flipped byte", "flip", false, /gzip layer is damaged|checksum|sha256/],
+    ["wrong sha256 pin", "none", true, /bundle sha256 is [0-9a-f]{64}, expected 0{64}/],
+    ["truncated", "truncate", false, /truncated|damaged/],
+  ]) {
+    const got = await page.evaluate(
+      async ({ mutate, pin }) => {
+        const bytes = new Uint8Array(await (await fetch("bundles/multiply-add.rmpkg")).arrayBuffer());
+        let data = bytes;
+        if (mutate === "flip") data[Math.floor(data.length * 0.6)] ^= 0x55;
+        if (mutate === "truncate") data = data.slice(0, data.length - 64);
+        try {
+          await globalThis.rmpkgDemo.PipelineRunner.load(data, pin ? { sha256: "0".repeat(64) } : {});
+          return { name: "none", message: "accepted" };
+        } catch (err) {
+          return { name: err.name, message: err.message, isBundleError: err instanceof globalThis.rmpkgDemo.BundleError };
+        }
+      },
+      { mutate, pin },
+    );
+    const ok = got.isBundleError && pattern.test(got.message);
+    record(`tampered bundle refused (${what})`, ok, { message: got.message });
+  }
+
+  // 4. Without COOP/COEP: auto picks the shim; wasmer refuses with a clear message.
+  {
+    const loaded = await open(config.plainUrl, { backend: "auto", bundle: "multiply-add" });
+    const used = await page.textContent("#backend-used");
+    const { raw } = await runAndRead();
+    const ok = loaded.state !== "error" && used === "backend: shim" && raw.trim() === config.expected["multiply-add/multiply_add"].trim();
+    record("no isolation: auto runs on the shim", ok, ok ? {} : { message: `${used} ${raw}` });
+    await page.screenshot({ path: join(config.screenshots, "plain-auto-shim.png"), fullPage: true });
+    const refused = await open(config.plainUrl, { backend: "wasmer", bundle: "multiply-add" });
+    const error = await page.$eval("#error", (e) => e.textContent ?? "");
+    const ok2 = refused.state === "error" && /cross-origin isolated/.test(error);
+    record("no isolation: wasmer refuses clearly", ok2, { message: error.slice(0, 200) });
+    await page.screenshot({ path: join(config.screenshots, "plain-wasmer-refused.png"), fullPage: true });
+  }
+} finally {
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+
+const unexpectedConsole = consoleErrors.filter((e) => !/Failed to load resource/.test(e));
+record("no request left 127.0.0.1", outside.length === 0, outside.length ? { message: outside.join(", ") } : {});
+writeFileSync(config.report, JSON.stringify({ results, outside, consoleErrors: unexpectedConsole }, null, 1));
+console.log(`${results.length - failures} passed, ${failures} failed`);
+process.exit(failures ? 1 : 0);

@@ -1,0 +1,208 @@
+"""The browser demo (issue 9): build the site, serve it, test it in real Chromium.
+
+- ``site()``: the bundles (``rmbuild.bundle``), ``npm ci`` when the lock
+  changed, the esbuild build of ``browser-demo/`` (a cached step), assembled in
+  ``build/site/`` with ``bundles/``;
+- ``serve``: a static server on 127.0.0.1 that sends COOP/COEP (the wasmer
+  backend needs a cross-origin isolated page) or, with ``isolated=False``,
+  plain headers (as GitHub Pages does);
+- ``test``: the Node unit tests (real module, both backends), then the demo
+  driven in Debian Chromium through ``browser-demo/e2e/browser.mjs``: every
+  example pipeline on each backend must print exactly what the native runtime
+  prints, and no request may leave 127.0.0.1. Screenshots go to
+  ``reports/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import hashlib
+import json
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from . import bundle, native, paths, steps, toolchains, ui
+from .ui import BuildError
+
+SITE_DIR = paths.REPO / "build" / "site"
+SCREENSHOTS_DIR = paths.REPORTS_DIR / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+DEMO_PORT = 8765
+EXPECTED_NAME = "expected-native.json"
+
+
+def _npm() -> str:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise BuildError("npm is missing (install Node.js 20 or newer; `nox -s doctor` checks it)")
+    return npm
+
+
+def npm_ci() -> None:
+    """``npm ci`` unless node_modules already matches package-lock.json."""
+    demo = paths.BROWSER_DEMO_DIR
+    lock = demo / "package-lock.json"
+    marker = demo / "node_modules" / ".rmbuild-lock-sha256"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
+    if marker.exists() and marker.read_text().strip() == digest:
+        return
+    ui.step("browser-demo: npm ci (exact versions from package-lock.json)")
+    ui.run([_npm(), "ci", "--no-audit", "--no-fund"], cwd=demo, what="npm ci")
+    marker.write_text(digest + "\n")
+
+
+def build_demo() -> Path:
+    """The built demo (``dist/``), a cached step over the TypeScript sources and the lock."""
+    npm_ci()
+    demo = paths.BROWSER_DEMO_DIR
+    inputs = [
+        demo / "src",
+        demo / "static",
+        demo / "scripts",
+        demo / "package-lock.json",
+        demo / "tsconfig.json",
+        paths.PACKAGING_DIR / "rmpkg.schema.json",
+    ]
+    facts = {"node": toolchains._first_line(["node", "--version"])}
+
+    def build(out: Path) -> None:
+        ui.run(["node", "scripts/build.mjs"], cwd=demo, what="esbuild (demo)")
+        shutil.copytree(demo / "dist", out / "dist")
+
+    return steps.cached("browser-demo", inputs, facts, build) / "dist"
+
+
+def site(bundle_names: list[str] | None = None) -> Path:
+    """Assemble ``build/site``: the demo plus ``bundles/`` (index.json and the .rmpkg files)."""
+    index = bundle.build_selected(bundle_names)
+    dist = build_demo()
+    ui.step(f"assembling the site in {SITE_DIR}")
+    if SITE_DIR.exists():
+        shutil.rmtree(SITE_DIR)
+    shutil.copytree(dist, SITE_DIR, ignore=shutil.ignore_patterns("*.map"))
+    shutil.copytree(index.parent, SITE_DIR / "bundles", ignore=shutil.ignore_patterns(EXPECTED_NAME))
+    return SITE_DIR
+
+
+# ---------------------------------------------------------------------------
+# the server
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    isolated = True
+    extensions_map = {  # noqa: RUF012 (the stdlib's own class attribute)
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".js": "text/javascript",
+        ".mjs": "text/javascript",
+        ".wasm": "application/wasm",
+        ".rmpkg": "application/octet-stream",
+        ".json": "application/json",
+    }
+
+    def end_headers(self) -> None:
+        self.send_header("Cache-Control", "no-store")
+        if self.isolated:
+            self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+            self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+            self.send_header("Cross-Origin-Resource-Policy", "same-origin")
+        super().end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib signature)
+        pass
+
+
+@contextlib.contextmanager
+def serving(root: Path, isolated: bool = True, port: int = 0) -> Iterator[str]:
+    """Serve ``root`` on 127.0.0.1 in a thread; yields the base URL."""
+    handler = type("Handler", (_Handler,), {"isolated": isolated})
+    server = ThreadingHTTPServer(("127.0.0.1", port), functools.partial(handler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def serve(args: argparse.Namespace) -> int:
+    """``nox -s demo``: build and serve the demo; ``nox -s demo -- build`` only builds ``build/site``."""
+    extra = list(args.extra)
+    root = site()
+    if "build" in extra:
+        ui.ok(f"site built in {root}")
+        return 0
+    plain = "plain" in extra
+    with serving(root, isolated=not plain, port=DEMO_PORT) as url:
+        headers = "without COOP/COEP (like GitHub Pages)" if plain else "with COOP/COEP (wasmer backend available)"
+        ui.ok(f"demo at {url} {headers}; Ctrl-C to stop")
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                time.sleep(3600)
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# expected results and tests
+
+
+def expected_native(index_path: Path) -> Path:
+    """Run every bundled pipeline's manifest with the native runtime; write what it prints."""
+    executor = native.executor_path()
+    index = json.loads(index_path.read_text())
+    expected: dict[str, str] = {}
+    for entry in index["bundles"]:
+        meta = bundle.rmpkg().read(index_path.parent / entry["file"]).metadata
+        for pipeline in meta["pipelines"]:
+            manifest = paths.EXAMPLE_MANIFESTS / pipeline["manifest"].rsplit("/", 1)[-1]
+            result = ui.run([executor, "run", manifest, "--compact"], capture=True, what="pipeline_executor")
+            expected[f"{entry['name']}/{pipeline['name']}"] = result.stdout
+    out = index_path.parent / EXPECTED_NAME
+    out.write_text(json.dumps(expected, indent=1) + "\n")
+    return out
+
+
+def node_tests(index_path: Path, expected: Path) -> None:
+    npm_ci()
+    demo = paths.BROWSER_DEMO_DIR
+    ui.step("PipelineRunner unit tests under Node (real module, shim and wasmer backends)")
+    ui.run(["node", "scripts/build.mjs", "--tests"], cwd=demo, what="esbuild (tests)")
+    env = {"RMPKG_BUNDLES_DIR": str(index_path.parent), "RMPKG_EXPECTED": str(expected)}
+    ui.run(["node", "--test", "--test-reporter=spec", "dist-test/"], cwd=demo, env=env, what="node --test")
+
+
+def browser_tests(root: Path, expected: Path) -> dict:
+    toolchains.ensure("browser")
+    if not CHROMIUM.exists():
+        raise BuildError(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
+    report = paths.REPORTS_DIR / "browser.json"
+    with serving(root, isolated=True) as isolated_url, serving(root, isolated=False) as plain_url:
+        config = {
+            "isolatedUrl": isolated_url,
+            "plainUrl": plain_url,
+            "expected": json.loads(expected.read_text()),
+            "screenshots": str(SCREENSHOTS_DIR),
+            "chromium": str(CHROMIUM),
+            "report": str(report),
+        }
+        config_path = paths.REPORTS_DIR / "browser-config.json"
+        config_path.write_text(json.dumps(config, indent=1))
+        ui.step(f"Chromium: every pipeline on both backends ({isolated_url} isolated, {plain_url} plain)")
+        ui.run(["node", "e2e/browser.mjs", config_path], cwd=paths.BROWSER_DEMO_DIR, what="browser tests")
+    ui.ok(f"screenshots in {SCREENSHOTS_DIR}, report {report}")
+    return json.loads(report.read_text())
+
+
+def test(args: argparse.Namespace) -> int:
+    root = site()
+    expected = expected_native(bundle.BUNDLES_DIR / "index.json")
+    node_tests(bundle.BUNDLES_DIR / "index.json", expected)
+    browser_tests(root, expected)
+    return 0
