@@ -86,6 +86,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("main", help="the main job: " + ", ".join(MAIN_PHASES))
     p.set_defaults(func=_main_job)
 
+    p = sub.add_parser("bundle-verify", help="verify .rmpkg bundles: every member against rmpkg.json")
+    p.add_argument("bundles", nargs="+", metavar="BUNDLE")
+    p.add_argument("--sha256", help="also require this sha256 of the whole file")
+    p.set_defaults(func=_lazy("bundle:verify", 9))
+
+    p = sub.add_parser("bundle-inspect", help="verify a .rmpkg bundle, then describe it")
+    p.add_argument("bundle", metavar="BUNDLE")
+    p.add_argument("--sha256", help="also require this sha256 of the whole file")
+    p.add_argument("--json", action="store_true", help="print its rmpkg.json")
+    p.set_defaults(func=_lazy("bundle:inspect", 9))
+
     phases = [
         ("native-build", "build the native runtime (pipeline_executor)", "native:build", 4),
         ("wasm-build", "build pipeline_executor_wasm with CPython inside; smoke-test it in wasmtime", "wasm:build", 5),
