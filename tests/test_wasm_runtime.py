@@ -1,0 +1,260 @@
+"""pipeline_executor_wasm in wasmtime against the native pipeline_executor.
+
+Real builds (cached steps: nothing is rebuilt when nothing changed), real
+wasmtime, real native binary. Host folders are preopened at their own absolute
+path so that every path, and so every message, is the same on both sides.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from rmbuild import paths, steps, wasi_flags, wasm
+
+EXAMPLES = paths.RUNTIME_DIR / "examples"
+MANIFESTS = EXAMPLES / "manifests"
+BAD_MANIFESTS = paths.RUNTIME_DIR / "tests" / "bad_manifests"
+# Examples that need no extra input (wav_resample needs --input with a WAV file).
+PARITY_EXAMPLES = ["multiply_add", "python_node", "python_inline", "fan_out_fan_in", "resample"]
+
+
+@pytest.fixture(scope="session")
+def layout() -> wasm.Layout:
+    return wasm.runtime_layout()
+
+
+@pytest.fixture(scope="session")
+def native() -> Path:
+    return wasm.native_executor()
+
+
+def run_native(native: Path, args: list[str], *, stdin: bytes = b"", cwd: Path | None = None):
+    proc = subprocess.run([str(native), *args], input=stdin, capture_output=True, cwd=cwd, timeout=120, check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def run_wasm(args: list[str], *, stdin: bytes = b"", dirs: tuple[Path, ...] = (), cwd: Path | None = None, **kw):
+    env = {"PWD": str(cwd)} if cwd else {}
+    result = wasm.run(args, stdin=stdin, preopens=wasm.same_path_preopens(*dirs), env=env, timeout=120, **kw)
+    assert result.trap is None, f"the module trapped: {result.trap}\n{result.stderr.decode(errors='replace')}"
+    return result.exit_code, result.stdout, result.stderr
+
+
+def assert_same(native_result, wasm_result, what: str) -> None:
+    n_code, n_out, n_err = native_result
+    w_code, w_out, w_err = wasm_result
+    assert (w_code, w_out.decode(), w_err.decode()) == (n_code, n_out.decode(), n_err.decode()), what
+
+
+# ---------------------------------------------------------------------------
+# build
+
+
+def test_build_step_is_cached(layout):
+    """A second build with nothing changed does no work and returns the same module."""
+    started = time.monotonic()
+    again = wasm.module_path()
+    assert again == layout.module
+    assert time.monotonic() - started < 30, "a no-change build should only hash the sources"
+    record = json.loads((again.parent / steps.COMPLETE).read_text())
+    assert record["key"].startswith(again.parent.name)
+    sizes = json.loads((again.parent / "sizes.json").read_text())
+    assert sizes["stripped_bytes"] == again.stat().st_size
+    assert 0 < sizes["gzip_bytes"] < sizes["stripped_bytes"] <= sizes["raw_bytes"]
+
+
+def test_module_imports_only_wasi_preview1(layout):
+    import wasmtime
+
+    module = wasmtime.Module.from_file(wasmtime.Engine(), str(layout.module))
+    assert {imp.module for imp in module.imports} == {"wasi_snapshot_preview1"}
+    assert {exp.name for exp in module.exports} >= {"_start", "memory"}
+
+
+def test_stdlib_zip_is_stored_and_has_bytecode():
+    import zipfile
+
+    zip_path = wasm.prepare_stdlib() / "zip" / "lib" / wasi_flags.PYTHON_ZIP_NAME
+    with zipfile.ZipFile(zip_path) as zf:
+        infos = zf.infolist()
+    assert {i.compress_type for i in infos} == {zipfile.ZIP_STORED}, "no zlib in the module: entries must be stored"
+    names = {i.filename for i in infos}
+    assert {"encodings/__init__.py", "json/__init__.py", "traceback.py"} <= names
+    assert not any(n.startswith(("test/", "idlelib/", "tkinter/")) for n in names)
+    if wasm._can_compile_pyc():
+        assert "encodings/__init__.pyc" in names
+
+
+# ---------------------------------------------------------------------------
+# parity with native
+
+
+@pytest.mark.parametrize("name", PARITY_EXAMPLES)
+@pytest.mark.parametrize("compact", [False, True], ids=["pretty", "compact"])
+def test_example_matches_native_byte_for_byte(layout, native, name, compact):
+    args = ["run", str(MANIFESTS / f"{name}.json")] + (["--compact"] if compact else [])
+    native_result = run_native(native, args)
+    assert native_result[0] == 0, native_result[2].decode()
+    assert_same(native_result, run_wasm(args, dirs=(EXAMPLES,)), name)
+
+
+@pytest.mark.parametrize("stdlib", ["zip", "dir"])
+def test_python_node_with_either_stdlib_layout(native, stdlib):
+    args = ["run", str(MANIFESTS / "python_node.json")]
+    assert_same(run_native(native, args), run_wasm(args, dirs=(EXAMPLES,), stdlib=stdlib), stdlib)
+
+
+def test_manifest_on_stdin(native):
+    text = (MANIFESTS / "python_inline.json").read_bytes()
+    args = ["run", "-", "--compact"]
+    assert_same(run_native(native, args, stdin=text), run_wasm(args, stdin=text), "stdin")
+
+
+def test_inputs_file_replaces_manifest_inputs(native, tmp_path):
+    inputs = tmp_path / "inputs.json"
+    inputs.write_text("[1, 2.5, -3, 1000000]")
+    args = ["run", str(MANIFESTS / "multiply_add.json"), "--input", str(inputs)]
+    assert_same(run_native(native, args), run_wasm(args, dirs=(EXAMPLES, tmp_path)), "inputs")
+
+
+def test_relative_paths_resolve_from_pwd(native):
+    args = ["run", "python_node.json", "--compact"]
+    native_result = run_native(native, args, cwd=MANIFESTS)
+    assert native_result[0] == 0
+    assert_same(native_result, run_wasm(args, dirs=(EXAMPLES,), cwd=MANIFESTS), "relative")
+
+
+@pytest.mark.parametrize("args", [[], ["--help"], ["--version"], ["frobnicate"], ["run"], ["schema"], ["run", "-x"]])
+def test_cli_contract_matches_native(native, args):
+    assert_same(run_native(native, args), run_wasm(args), " ".join(args))
+
+
+def test_missing_manifest_file(native, tmp_path):
+    args = ["run", str(tmp_path / "nope.json")]
+    native_result = run_native(native, args)
+    assert native_result[0] == 1
+    assert_same(native_result, run_wasm(args, dirs=(tmp_path,)), "missing file")
+
+
+def test_bad_manifest_corpus_matches_native(native):
+    """Every manifest of the runtime's bad-manifest corpus: same exit code, stdout and stderr."""
+    names = sorted(p.name for p in BAD_MANIFESTS.glob("*.json"))
+    assert len(names) >= 20
+    mismatches = []
+    for name in names:
+        args = ["run", name]
+        native_result = run_native(native, args, cwd=BAD_MANIFESTS)
+        wasm_result = run_wasm(args, dirs=(BAD_MANIFESTS, EXAMPLES), cwd=BAD_MANIFESTS)
+        if native_result != wasm_result:
+            mismatches.append(f"{name}: native {native_result!r}\n{'':>{len(name) + 2}}wasm   {wasm_result!r}")
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_invalid_json_on_stdin_is_exit_2(native):
+    for text in [b"{", b"", b"\xff\xfe", b"[1, 2]", b'{"version": 1}']:
+        native_result = run_native(native, ["run", "-"], stdin=text)
+        assert native_result[0] in (1, 2)
+        assert_same(native_result, run_wasm(["run", "-"], stdin=text), repr(text))
+
+
+# ---------------------------------------------------------------------------
+# the sandbox: only the preopens are visible
+
+
+def python_manifest(source: str) -> bytes:
+    return json.dumps(
+        {
+            "version": 1,
+            "nodes": [
+                {"id": "p", "type": "Python", "params": {"class": "P", "source": source}},
+                {"id": "out", "type": "Output"},
+            ],
+            "connections": [{"from": "p", "to": "out"}],
+            "inputs": [0],
+        }
+    ).encode()
+
+
+OPEN_SOURCE = (
+    "class P:\n    def process(self, x):\n        with open({path!r}, 'rb') as f:\n            return len(f.read())\n"
+)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        paths.REPO / "pyproject.toml",  # a host file, in no preopen
+        EXAMPLES / ".." / ".." / "pyproject.toml",  # '..' out of a preopen
+        Path("/etc/passwd"),
+    ],
+    ids=["host-path", "dotdot-escape", "etc-passwd"],
+)
+def test_python_node_cannot_open_host_path_outside_preopens(native, target):
+    manifest = python_manifest(OPEN_SOURCE.format(path=str(target)))
+    # Natively the file is there and readable: the wasm failure is the sandbox.
+    native_code, native_out, _ = run_native(native, ["run", "-"], stdin=manifest)
+    assert native_code == 0 and json.loads(native_out)["outputs"]["out"][0] > 0
+    code, out, err = run_wasm(["run", "-"], stdin=manifest, dirs=(EXAMPLES,))
+    text = err.decode()
+    assert code == 3, text
+    assert out == b""
+    assert text.startswith("error: "), text
+    assert "FileNotFoundError" in text or "PermissionError" in text, text
+
+
+def test_python_node_cannot_write_into_a_read_only_preopen(tmp_path):
+    target = tmp_path / "written.txt"
+    source = f"class P:\n    def process(self, x):\n        open({str(target)!r}, 'w').write('x')\n        return x\n"
+    code, _, err = run_wasm(["run", "-"], stdin=python_manifest(source), dirs=(tmp_path,))
+    assert code == 3, err.decode()
+    assert not target.exists()
+
+
+def test_rust_only_manifest_needs_no_stdlib(layout, native):
+    """Without the stdlib preopen a Rust-only pipeline still runs (CPython starts lazily)."""
+    from rmbuild import wasi_runner
+
+    args = ["run", str(MANIFESTS / "multiply_add.json")]
+    result = wasi_runner.run(layout.module, args, preopens=wasm.same_path_preopens(EXAMPLES))
+    assert (result.exit_code, result.stdout) == run_native(native, args)[:2]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="CPython's init failure ends the process (exit 1, fatal dump) until python::init_interpreter "
+    "checks the stdlib on wasi first (a runtime/src/python.rs change, pending)",
+)
+def test_python_without_stdlib_fails_cleanly(layout):
+    """No stdlib preopen: a clean node error (exit 3), not a trap or a fatal CPython dump."""
+    from rmbuild import wasi_runner
+
+    manifest = python_manifest("class P:\n    def process(self, x):\n        return x\n")
+    result = wasi_runner.run(layout.module, ["run", "-"], stdin=manifest)
+    text = result.stderr.decode(errors="replace")
+    assert result.trap is None, text
+    assert result.exit_code == 3, text
+    assert text.startswith("error: "), text
+    assert "Fatal Python error" not in text, text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "def f(n):\n    return f(n + 1)\nclass P:\n    def process(self, x):\n        return f(0)\n",
+        "import json\nclass P:\n    def process(self, x):\n        v = []\n        for _ in range(100000):\n"
+        "            v = [v]\n        return len(json.dumps(v))\n",
+        "class P:\n    def process(self, x):\n        return bytearray(3 << 30)\n",
+    ],
+    ids=["python-recursion", "c-recursion", "memory"],
+)
+def test_python_resource_errors_do_not_trap(body):
+    code, out, err = run_wasm(["run", "-"], stdin=python_manifest(body))
+    text = err.decode()
+    assert out == b""
+    assert code == 3, text
+    assert text.startswith("error: "), text
