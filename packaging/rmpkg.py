@@ -352,19 +352,28 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, text in (("verify", "check every member against rmpkg.json"), ("inspect", "verify, then describe")):
         p = sub.add_parser(name, help=text)
-        p.add_argument("bundle", type=Path)
+        p.add_argument("bundle", type=Path, nargs="+" if name == "verify" else None)
         p.add_argument("--sha256", help="also require this sha256 of the whole file (pinned out of band)")
         if name == "inspect":
             p.add_argument("--json", action="store_true", help="print rmpkg.json")
     args = parser.parse_args(argv)
+    if args.command == "verify":
+        failed = 0
+        for path in args.bundle:
+            try:
+                bundle = read(path, args.sha256)
+            except BundleError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                failed += 1
+                continue
+            print(f"ok: {path} is a valid .rmpkg ({len(bundle.metadata['members'])} members verified)")
+        return 1 if failed else 0
     try:
         bundle = read(args.bundle, args.sha256)
     except BundleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if args.command == "verify":
-        print(f"ok: {args.bundle} is a valid .rmpkg ({len(bundle.metadata['members'])} members verified)")
-    elif args.json:
+    if args.json:
         print(json.dumps(bundle.metadata, indent=1))
     else:
         print(describe(bundle))
