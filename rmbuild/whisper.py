@@ -60,13 +60,16 @@ JOBS = 2  # the machines have 2 shared cores
 
 # What the long benchmark utterance says (espeak-ng, en-us).
 LONG_TEXT = (
-    "The history of computing is a story of layers. Each generation of engineers builds on the tools "
-    "of the last, and hides their details behind a simpler surface. Machine code gave way to assembly, "
-    "assembly to compiled languages, and those languages to virtual machines that run the same program "
-    "on many kinds of hardware. WebAssembly is one more layer of this kind. It is small, fast and safe, "
-    "and it runs in a browser as well as on a server. Speech recognition is a demanding test for it, "
-    "because a model must multiply large matrices many times for every second of audio."
+    "Computing has a long history, and it is a story of layers. Each generation of engineers builds on the "
+    "tools of the last one, and hides their details behind a simpler surface. Machine code gave way to assembly "
+    "language, assembly gave way to compiled languages, and those languages gave way to virtual machines that "
+    "run one program on many kinds of hardware. WebAssembly is one more layer of this kind. It is small, fast "
+    "and safe, and it runs in a web browser as well as on a server. Speech recognition is a demanding test for "
+    "it, because a model must multiply large matrices many times for every second of audio."
 )
+# espeak-ng voice, words per minute and gap between words (10 ms units): clear enough
+# that no word is a coin toss (which a tiny numeric difference could flip)
+ESPEAK_VOICE = ("-v", "en-us", "-s", "150", "-g", "2")
 
 # ---------------------------------------------------------------------------
 # source files of each product (paths relative to the whisper.cpp tree)
@@ -545,14 +548,14 @@ JFK_TEXT = "And so my fellow Americans ask not what your country can do for you,
 
 
 def long_wav() -> Path:
-    """A longer utterance (~35 s) made with espeak-ng at build time, 16 kHz mono 16-bit."""
+    """A longer utterance (~47 s, two 30 s windows) made with espeak-ng at build time, 16 kHz mono 16-bit."""
     toolchains.ensure("whisper")
 
     def build(out: Path) -> None:
         import numpy as np
 
         raw = out / "espeak.wav"
-        ui.run(["espeak-ng", "-v", "en-us", "-s", "165", "-w", raw, LONG_TEXT], what="espeak-ng")
+        ui.run(["espeak-ng", *ESPEAK_VOICE, "-w", raw, LONG_TEXT], what="espeak-ng")
         rate, samples = read_wav(raw)
         samples = resample(samples, rate, 16000)
         write_wav(out / "long.wav", 16000, np.clip(samples, -1.0, 1.0))
@@ -562,7 +565,7 @@ def long_wav() -> Path:
     out = steps.cached(
         "whisper-audio-long",
         inputs=[],
-        facts={"text": LONG_TEXT, "espeak-ng": _tool_version(["espeak-ng", "--version"]), "voice": "en-us/165"},
+        facts={"text": LONG_TEXT, "espeak-ng": _tool_version(["espeak-ng", "--version"]), "voice": ESPEAK_VOICE},
         build=build,
     )
     return out / "long.wav"

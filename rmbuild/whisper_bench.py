@@ -1,0 +1,234 @@
+"""``nox -s whisper_bench``: the same whisper.cpp source and models, native and wasm.
+
+For every model (f16, q8_0, q5_1) and fixed audio (jfk.wav, 11 s; an espeak-ng
+utterance, ~47 s) it transcribes once natively (the reference) and once in wasmtime,
+one thread each, beam search 5 (whisper-cli's default), and records:
+
+- RTF = whisper's total processing time (model load included, module compilation
+  not) / audio duration; also without the model load;
+- whisper's own encoder, decoder (batched + single), sampling, mel and load times;
+- the wasm/native ratio;
+- the module's compile time (cold, and loading the cached compiled module), apart;
+- the transcripts, and whether native and wasm agree (they must for f16).
+
+Writes ``reports/whisper_bench.json`` and ``reports/whisper_bench.png``.
+``--full`` repeats every run 3 times and keeps the fastest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+from . import paths, ui, wasi_runner, whisper
+from .ui import BuildError
+
+TARGET_RTF_WASM = 2.0  # the proposal: RTF < 2.0 in wasm ...
+TARGET_RATIO = 2.0  # ... and wasm less than 2x native
+REPORT_JSON = "whisper_bench.json"
+REPORT_PNG = "whisper_bench.png"
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _module_compile(module: Path) -> dict[str, float | int]:
+    cold = wasi_runner.run(module, ["-h"], use_cache=False, program_name="whisper-cli")
+    cached = wasi_runner.run(module, ["-h"], program_name="whisper-cli")  # stores, then loads the cached artifact
+    cached = wasi_runner.run(module, ["-h"], program_name="whisper-cli")
+    return {
+        "module_bytes": module.stat().st_size,
+        "compile_cold_seconds": round(cold.compile_seconds, 3),
+        "load_cached_seconds": round(cached.compile_seconds, 3),
+        "cached": bool(cached.compiled_from_cache),
+    }
+
+
+def _best_of(target: str, model: Path, audio: Path, repeats: int) -> whisper.Transcript:
+    best = None
+    for _ in range(repeats):
+        result = whisper.transcribe(target, model, audio)
+        if best is None or result.timings_ms.get("total", 1e12) < best.timings_ms.get("total", 1e12):
+            best = result
+    assert best is not None
+    return best
+
+
+def _row(result: whisper.Transcript, model: str, audio_name: str, seconds: float) -> dict[str, object]:
+    t = result.timings_ms
+    total = t.get("total", result.wall_seconds * 1000)
+    load = t.get("load", 0.0)
+    return {
+        "model": model,
+        "audio": audio_name,
+        "audio_seconds": round(seconds, 3),
+        "target": result.target,
+        "rtf": round(total / 1000 / seconds, 4),
+        "rtf_without_load": round((total - load) / 1000 / seconds, 4),
+        "total_ms": round(total, 1),
+        "load_ms": round(load, 1),
+        "mel_ms": round(t.get("mel", 0.0), 1),
+        "encode_ms": round(t.get("encode", 0.0), 1),
+        "decode_ms": round(t.get("decode", 0.0) + t.get("batchd", 0.0) + t.get("prompt", 0.0), 1),
+        "sample_ms": round(t.get("sample", 0.0), 1),
+        "wall_seconds": round(result.wall_seconds, 3),
+        "module_compile_seconds": round(result.compile_seconds, 3) if result.target == "wasm" else None,
+        "text": result.text,
+    }
+
+
+def _chart(report: dict[str, object], out: Path) -> None:
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise BuildError("matplotlib is missing: run through nox (group 'bench')") from exc
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = report["runs"]
+    cases = [(r["model"], r["audio"]) for r in rows if r["target"] == "native"]
+    by = {(r["model"], r["audio"], r["target"]): r for r in rows}
+    labels = [f"{m}\n{a.removesuffix('.wav')}" for m, a in cases]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5))
+    x = range(len(cases))
+    width = 0.38
+    native = [by[(m, a, "native")]["rtf"] for m, a in cases]
+    wasm = [by[(m, a, "wasm")]["rtf"] for m, a in cases]
+    ax1.bar([i - width / 2 for i in x], native, width, label="native", color="#4c72b0")
+    bars = ax1.bar([i + width / 2 for i in x], wasm, width, label="wasm (wasmtime)", color="#dd8452")
+    for bar, (m, a) in zip(bars, cases, strict=True):
+        ratio = by[(m, a, "wasm")]["rtf"] / max(by[(m, a, "native")]["rtf"], 1e-9)
+        ax1.annotate(f"{ratio:.1f}x", (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom")
+    ax1.axhline(TARGET_RTF_WASM, color="red", linestyle="--", linewidth=1, label=f"target RTF {TARGET_RTF_WASM:g}")
+    ax1.set_xticks(list(x), labels)
+    ax1.set_ylabel("RTF (processing s / audio s), lower is better")
+    ax1.set_title("Real-time factor, 1 thread, beam 5 (label: wasm/native)")
+    ax1.legend()
+
+    parts = [("load_ms", "model load"), ("mel_ms", "mel"), ("encode_ms", "encoder"), ("decode_ms", "decoder")]
+    parts.append(("sample_ms", "sampling"))
+    stack_labels, stacks = [], {key: [] for key, _ in parts}
+    for m, a in cases:
+        for target in ("native", "wasm"):
+            stack_labels.append(f"{m} {a.removesuffix('.wav')}\n{target}")
+            for key, _ in parts:
+                stacks[key].append(by[(m, a, target)][key] / 1000)
+    bottom = [0.0] * len(stack_labels)
+    for key, name in parts:
+        ax2.barh(range(len(stack_labels)), stacks[key], left=bottom, label=name)
+        bottom = [b + v for b, v in zip(bottom, stacks[key], strict=True)]
+    ax2.set_yticks(range(len(stack_labels)), stack_labels, fontsize=7)
+    ax2.invert_yaxis()
+    ax2.set_xlabel("seconds")
+    compile_info = report["wasm_module"]
+    ax2.set_title(
+        f"Where the time goes (module compile, apart: {compile_info['compile_cold_seconds']:.2f} s cold, "
+        f"{compile_info['load_cached_seconds']:.2f} s cached)",
+        fontsize=9,
+    )
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def run(args: argparse.Namespace) -> int:
+    repeats = 3 if getattr(args, "full", False) else 1
+    ui.step("whisper bench: builds and models")
+    native = whisper.native_build()
+    wasm = whisper.wasm_build()
+    built = whisper.models()
+    audios = {"jfk.wav": whisper.jfk_wav(), "long.wav": whisper.long_wav()}
+    module = wasm / "bin" / "whisper-cli.wasm"
+
+    ui.step("whisper bench: wasm module compile time")
+    compile_info = _module_compile(module)
+    ui.info(f"compile {compile_info['compile_cold_seconds']} s cold, {compile_info['load_cached_seconds']} s cached")
+
+    runs: list[dict[str, object]] = []
+    started = time.monotonic()
+    for kind, model in built.items():
+        for audio_name, audio in audios.items():
+            seconds = whisper.wav_seconds(audio)
+            for target in ("native", "wasm"):
+                ui.step(f"whisper bench: {kind} {audio_name} {target}")
+                result = _best_of(target, model, audio, repeats)
+                row = _row(result, kind, audio_name, seconds)
+                runs.append(row)
+                ui.info(f"RTF {row['rtf']:.3f} (encode {row['encode_ms']:.0f} ms, decode {row['decode_ms']:.0f} ms)")
+
+    by = {(r["model"], r["audio"], r["target"]): r for r in runs}
+    comparisons = []
+    for kind in built:
+        for audio_name in audios:
+            n, w = by[(kind, audio_name, "native")], by[(kind, audio_name, "wasm")]
+            ratio = w["rtf"] / max(n["rtf"], 1e-9)
+            comparisons.append(
+                {
+                    "model": kind,
+                    "audio": audio_name,
+                    "native_rtf": n["rtf"],
+                    "wasm_rtf": w["rtf"],
+                    "wasm_over_native": round(ratio, 2),
+                    "encode_ratio": round(w["encode_ms"] / max(n["encode_ms"], 1e-9), 2),
+                    "decode_ratio": round(w["decode_ms"] / max(n["decode_ms"], 1e-9), 2),
+                    "transcripts_match": n["text"] == w["text"],
+                    "meets_rtf_target": w["rtf"] < TARGET_RTF_WASM,
+                    "meets_ratio_target": ratio < TARGET_RATIO,
+                }
+            )
+    f16_mismatch = [c for c in comparisons if c["model"] == "f16" and not c["transcripts_match"]]
+    report = {
+        "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "settings": {"threads": 1, "beam": 5, "best_of": 5, "repeats": repeats, "language": "en"},
+        "rtf_definition": "whisper's total time (model load included, wasm module compile excluded) / audio seconds",
+        "targets": {"wasm_rtf_below": TARGET_RTF_WASM, "wasm_over_native_below": TARGET_RATIO},
+        "machine": {"cpu": _cpu(), "cores": os.cpu_count(), "python": platform.python_version()},
+        "tools": {
+            "wasmtime-py": importlib.metadata.version("wasmtime"),
+            "zig": whisper._zig_version(),
+            "whisper.cpp": whisper.WHISPER_VERSION,
+            "ggml": whisper.GGML_VERSION,
+        },
+        "builds": {"native": str(native), "wasm": str(wasm)},
+        "models": {kind: {"file": path.name, "bytes": path.stat().st_size} for kind, path in built.items()},
+        "wasm_module": compile_info,
+        "comparisons": comparisons,
+        "runs": runs,
+        "f16_transcripts_match": not f16_mismatch,
+        "bench_seconds": round(time.monotonic() - started, 1),
+    }
+    paths.REPORTS_DIR.mkdir(parents=True, exist_ok=True)
+    json_path = paths.REPORTS_DIR / REPORT_JSON
+    json_path.write_text(json.dumps(report, indent=1) + "\n")
+    png_path = paths.REPORTS_DIR / REPORT_PNG
+    _chart(report, png_path)
+
+    ui.step("whisper bench: summary (RTF native -> wasm, ratio)")
+    for c in comparisons:
+        flag = "ok" if c["meets_rtf_target"] and c["meets_ratio_target"] else "  "
+        print(
+            f"  {flag} {c['model']:<5} {c['audio']:<9} native {c['native_rtf']:.3f}  wasm {c['wasm_rtf']:.3f}  "
+            f"x{c['wasm_over_native']:.1f}  transcripts {'match' if c['transcripts_match'] else 'DIFFER'}"
+        )
+    ui.ok(f"report: {json_path}")
+    ui.ok(f"chart:  {png_path}")
+    if f16_mismatch:
+        raise BuildError(
+            "f16 transcripts differ between native and wasm: "
+            + "; ".join(f"{c['audio']}" for c in f16_mismatch)
+            + f" (see {json_path})"
+        )
+    return 0
