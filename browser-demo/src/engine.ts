@@ -17,7 +17,8 @@ export interface EngineOptions {
   loadWasmerSdk?: () => Promise<typeof import("@wasmer/sdk")>;
 }
 
-export function resolveBackend(choice: BackendChoice = "auto"): BackendName {
+/** Default: the shim (no headers needed; measured 3-10x faster per run than wasmer here). */
+export function resolveBackend(choice: BackendChoice = "shim"): BackendName {
   if (choice !== "auto") return choice;
   if (isNode()) return "shim";
   return globalThis.crossOriginIsolated ? "wasmer" : "shim";

@@ -3,7 +3,8 @@ import type { BundleMetadata } from "./bundle/rmpkg.js";
 
 /** `shim`: @bjorn3/browser_wasi_shim, runs anywhere, no headers needed.
  *  `wasmer`: @wasmer/sdk, needs a cross-origin isolated page (COOP/COEP).
- *  `auto`: wasmer where the page is cross-origin isolated, else shim. */
+ *  `auto`: wasmer where the page is cross-origin isolated, else shim.
+ *  Default: `shim` (works everywhere, and was faster per run in our measurements). */
 export type BackendName = "shim" | "wasmer";
 export type BackendChoice = BackendName | "auto";
 

@@ -59,7 +59,7 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLEl
 }
 
 function backendChoice(): BackendChoice {
-  return (document.querySelector<HTMLInputElement>('input[name="backend"]:checked')?.value ?? "auto") as BackendChoice;
+  return (document.querySelector<HTMLInputElement>('input[name="backend"]:checked')?.value ?? "shim") as BackendChoice;
 }
 
 function renderEnv(): void {
@@ -78,7 +78,9 @@ function showError(err: unknown): void {
       ? `Pipeline failed (${err.kind}, exit ${err.exitCode})`
       : err instanceof BundleError
         ? "Bundle refused"
-        : (err as Error).name || "Error";
+        : (err as Error).name === "BackendUnavailableError"
+          ? "Backend unavailable"
+          : (err as Error).name || "Error";
   const detail = err instanceof PipelineError && err.stderr.trim() && err.stderr.trim() !== `error: ${err.message}` ? `\n\n${err.stderr.trim()}` : "";
   errorEl.replaceChildren(el("strong", { textContent: title }), `${(err as Error).message}${detail}`);
   errorEl.hidden = false;
