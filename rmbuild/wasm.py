@@ -414,10 +414,13 @@ def run(
     preopens: Mapping[str, Path] | None = None,
     env: Mapping[str, str] | None = None,
     stdlib: str = "zip",
+    layout: Layout | None = None,
     **kwargs: object,
 ) -> wasi_runner.RunResult:
-    """Run the module in wasmtime with the stdlib layout plus ``preopens`` (guest -> host)."""
-    layout = runtime_layout(stdlib)
+    """Run the module in wasmtime with the stdlib layout plus ``preopens`` (guest -> host).
+
+    ``layout`` (from ``runtime_layout``) skips the up-to-date check of the build steps."""
+    layout = layout or runtime_layout(stdlib)
     return wasi_runner.run(
         layout.module,
         args,
@@ -456,14 +459,16 @@ def build(args: argparse.Namespace) -> int:
         f"{out / MODULE_NAME}: {ui.human_bytes(sizes['raw_bytes'])} "
         f"({ui.human_bytes(sizes['stripped_bytes'])} stripped, {ui.human_bytes(sizes['gzip_bytes'])} gzip)"
     )
-    stdlib = prepare_stdlib()
-    zip_file = stdlib / "zip" / "lib" / wasi_flags.PYTHON_ZIP_NAME
+    layout = runtime_layout()
+    zip_file = layout.preopens[wasi_flags.PYTHON_LIB_GUEST] / wasi_flags.PYTHON_ZIP_NAME
     ui.ok(f"standard library: {zip_file} ({ui.human_bytes(zip_file.stat().st_size)})")
     examples = paths.RUNTIME_DIR / "examples"
     failures = 0
     for name in SMOKE_MANIFESTS:
         manifest = examples / "manifests" / name
-        result = run(["run", str(manifest.resolve()), "--compact"], preopens=same_path_preopens(examples))
+        result = run(
+            ["run", str(manifest.resolve()), "--compact"], preopens=same_path_preopens(examples), layout=layout
+        )
         text = result.stdout.decode(errors="replace").strip()
         timing = f"{result.compile_seconds + result.run_seconds:.2f} s"
         if result.exit_code == 0 and text.startswith("{"):

@@ -7,6 +7,7 @@ path so that every path, and so every message, is the same on both sides.
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import time
@@ -23,9 +24,15 @@ BAD_MANIFESTS = paths.RUNTIME_DIR / "tests" / "bad_manifests"
 PARITY_EXAMPLES = ["multiply_add", "python_node", "python_inline", "fan_out_fan_in", "resample"]
 
 
+@functools.cache
+def layout_for(stdlib: str = "zip") -> wasm.Layout:
+    """Built once per test session: sources edited mid-run do not trigger rebuilds between tests."""
+    return wasm.runtime_layout(stdlib)
+
+
 @pytest.fixture(scope="session")
 def layout() -> wasm.Layout:
-    return wasm.runtime_layout()
+    return layout_for("zip")
 
 
 @pytest.fixture(scope="session")
@@ -38,9 +45,13 @@ def run_native(native: Path, args: list[str], *, stdin: bytes = b"", cwd: Path |
     return proc.returncode, proc.stdout, proc.stderr
 
 
-def run_wasm(args: list[str], *, stdin: bytes = b"", dirs: tuple[Path, ...] = (), cwd: Path | None = None, **kw):
+def run_wasm(
+    args: list[str], *, stdin: bytes = b"", dirs: tuple[Path, ...] = (), cwd: Path | None = None, stdlib: str = "zip"
+):
     env = {"PWD": str(cwd)} if cwd else {}
-    result = wasm.run(args, stdin=stdin, preopens=wasm.same_path_preopens(*dirs), env=env, timeout=120, **kw)
+    result = wasm.run(
+        args, stdin=stdin, preopens=wasm.same_path_preopens(*dirs), env=env, timeout=120, layout=layout_for(stdlib)
+    )
     assert result.trap is None, f"the module trapped: {result.trap}\n{result.stderr.decode(errors='replace')}"
     return result.exit_code, result.stdout, result.stderr
 
