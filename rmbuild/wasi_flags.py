@@ -62,13 +62,21 @@ PYTHON_EMULATION_LIBS = (
 )
 
 
-def rust_env_flags(*, linker: str, python_lib_dir: str | None, python_thread_obj: str | None) -> list[str]:
+def rust_env_flags(
+    *,
+    linker: str,
+    python_lib_dir: str | None,
+    python_thread_obj: str | None,
+    extra_link_args: tuple[str, ...] = (),
+) -> list[str]:
     """RUSTFLAGS for the wasm build (one string per flag, joined with spaces).
 
     ``python_thread_obj`` is CPython's ``thread.o``, taken out of the archive and
     linked first as an object: it defines the pthread stubs CPython was built with,
     and wasi-libc (newer in zig) defines the same symbols. Linking CPython's copy
     eagerly keeps wasi-libc's from being pulled in (no duplicate symbols).
+    ``extra_link_args`` go to zig as they are: more objects or archives compiled
+    with the same zig (e.g. whisper.cpp), linked into the same module.
     """
     flags = [
         "-Zunstable-options",
@@ -82,6 +90,7 @@ def rust_env_flags(*, linker: str, python_lib_dir: str | None, python_thread_obj
         if python_thread_obj:
             flags += [f"-Zpre-link-arg={python_thread_obj}"]
         flags += [f"-Clink-arg={lib}" for lib in (*PYTHON_LINK_LIBS, *PYTHON_EMULATION_LIBS)]
+    flags += [f"-Clink-arg={arg}" for arg in extra_link_args]
     return flags
 
 

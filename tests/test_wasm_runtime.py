@@ -218,6 +218,23 @@ def test_python_node_cannot_open_host_path_outside_preopens(native, target):
     assert "FileNotFoundError" in text or "PermissionError" in text, text
 
 
+def test_python_node_reads_a_preopened_file_like_native(native):
+    """The positive control of the sandbox tests: inside a preopen, reading works and matches native."""
+    manifest = python_manifest(OPEN_SOURCE.format(path=str(EXAMPLES / "python" / "scale.py")))
+    native_result = run_native(native, ["run", "-"], stdin=manifest)
+    assert native_result[0] == 0
+    assert_same(native_result, run_wasm(["run", "-"], stdin=manifest, dirs=(EXAMPLES,)), "read inside preopen")
+
+
+def test_python_home_defaults_to_the_layout(layout, native):
+    """Without PYTHONHOME the module finds the stdlib at its default guest path."""
+    from rmbuild import wasi_runner
+
+    args = ["run", str(MANIFESTS / "python_inline.json")]
+    result = wasi_runner.run(layout.module, args, preopens={**layout.preopens, **wasm.same_path_preopens(EXAMPLES)})
+    assert (result.exit_code, result.stdout, result.stderr) == run_native(native, args)
+
+
 def test_python_node_cannot_write_into_a_read_only_preopen(tmp_path):
     target = tmp_path / "written.txt"
     source = f"class P:\n    def process(self, x):\n        open({str(target)!r}, 'w').write('x')\n        return x\n"
