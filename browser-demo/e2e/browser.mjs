@@ -65,7 +65,12 @@ async function settle(timeout = 180_000) {
 async function open(base, query) {
   await page.goto(`${base}?${new URLSearchParams(query)}`);
   await page.waitForFunction(() => globalThis.rmpkgDemo !== undefined);
-  await page.evaluate(() => globalThis.rmpkgDemo.loaded());
+  // The page starts in state "loading"; it is ready when Run is enabled or loading failed.
+  await page.waitForFunction(
+    () => !document.getElementById("run").disabled || document.getElementById("status").dataset.state === "error",
+    null,
+    { timeout: 180_000 },
+  );
   return settle();
 }
 
