@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import paths, ui
@@ -72,7 +72,6 @@ class Tool:
     # The pyproject.toml dependency group that provides it (installed by nox).
     pip_group: str | None = None
     hint: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 # Debian's rustc 1.96 ships its std source, so `-Zbuild-std` can build std for
