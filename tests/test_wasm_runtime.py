@@ -252,11 +252,6 @@ def test_rust_only_manifest_needs_no_stdlib(layout, native):
     assert (result.exit_code, result.stdout) == run_native(native, args)[:2]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CPython's init failure ends the process (exit 1, fatal dump) until python::init_interpreter "
-    "checks the stdlib on wasi first (a runtime/src/python.rs change, pending)",
-)
 def test_python_without_stdlib_fails_cleanly(layout):
     """No stdlib preopen: a clean node error (exit 3), not a trap or a fatal CPython dump."""
     from rmbuild import wasi_runner
@@ -268,6 +263,12 @@ def test_python_without_stdlib_fails_cleanly(layout):
     assert result.exit_code == 3, text
     assert text.startswith("error: "), text
     assert "Fatal Python error" not in text, text
+    assert "standard library is not reachable" in text, text
+    # The params are still checked first: a bad manifest stays exit 2.
+    bad = json.loads(manifest)
+    bad["nodes"][0]["params"]["class"] = "not a name"
+    result = wasi_runner.run(layout.module, ["run", "-"], stdin=json.dumps(bad).encode())
+    assert result.exit_code == 2, result.stderr.decode()
 
 
 @pytest.mark.parametrize(
