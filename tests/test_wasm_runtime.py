@@ -87,6 +87,18 @@ def test_module_imports_only_wasi_preview1(layout):
     assert {exp.name for exp in module.exports} >= {"_start", "memory"}
 
 
+def test_stack_is_first_and_large_enough(layout):
+    """zig places the shadow stack below the data: an overflow traps rather than corrupting memory."""
+    stack = wasm.stack_layout(layout.module)
+    assert stack["stack_pointer"] == wasi_flags.STACK_SIZE
+    assert stack["stack_pointer"] <= stack["lowest_data"]
+
+
+def test_strip_custom_sections_drops_only_custom_sections():
+    module = bytes.fromhex("0061736d01000000") + bytes([0, 5, 4]) + b"name" + bytes([1, 1, 0])
+    assert wasm.strip_custom_sections(module) == bytes.fromhex("0061736d01000000") + bytes([1, 1, 0])
+
+
 def test_stdlib_zip_is_stored_and_has_bytecode():
     import zipfile
 
