@@ -76,7 +76,7 @@ def parity(session: nox.Session) -> None:
 @nox.session
 def bundle(session: nox.Session) -> None:
     """Assemble the .rmpkg bundles of the demo pipelines."""
-    _rmbuild(session, "bundle", "bench")
+    _rmbuild(session, "bundle", "build")
 
 
 @nox.session
@@ -88,7 +88,7 @@ def browser(session: nox.Session) -> None:
 @nox.session
 def demo(session: nox.Session) -> None:
     """Serve the browser demo on 127.0.0.1."""
-    _rmbuild(session, "demo", "bench")
+    _rmbuild(session, "demo", "build")
 
 
 @nox.session

@@ -50,7 +50,7 @@ def _artifacts(args: argparse.Namespace) -> None:
 
 
 # The main job, in order. Each entry is a subcommand below.
-MAIN_PHASES = ("native-build",)
+MAIN_PHASES = ("native-build", "wasm-build", "whisper-build", "bundle")
 
 
 def _main_job(args: argparse.Namespace) -> None:
