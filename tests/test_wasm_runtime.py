@@ -46,12 +46,18 @@ def run_native(native: Path, args: list[str], *, stdin: bytes = b"", cwd: Path |
 
 
 def run_wasm(
-    args: list[str], *, stdin: bytes = b"", dirs: tuple[Path, ...] = (), cwd: Path | None = None, stdlib: str = "zip"
+    args: list[str],
+    *,
+    stdin: bytes = b"",
+    dirs: tuple[Path, ...] = (),
+    cwd: Path | None = None,
+    stdlib: str = "zip",
+    **kw,
 ):
     env = {"PWD": str(cwd)} if cwd else {}
-    result = wasm.run(
-        args, stdin=stdin, preopens=wasm.same_path_preopens(*dirs), env=env, timeout=120, layout=layout_for(stdlib)
-    )
+    kw.setdefault("timeout", 120)
+    preopens = wasm.same_path_preopens(*dirs)
+    result = wasm.run(args, stdin=stdin, preopens=preopens, env=env, layout=layout_for(stdlib), **kw)
     assert result.trap is None, f"the module trapped: {result.trap}\n{result.stderr.decode(errors='replace')}"
     return result.exit_code, result.stdout, result.stderr
 
@@ -289,13 +295,26 @@ def test_python_without_stdlib_fails_cleanly(layout):
         "def f(n):\n    return f(n + 1)\nclass P:\n    def process(self, x):\n        return f(0)\n",
         "import json\nclass P:\n    def process(self, x):\n        v = []\n        for _ in range(100000):\n"
         "            v = [v]\n        return len(json.dumps(v))\n",
-        "class P:\n    def process(self, x):\n        return bytearray(3 << 30)\n",
+        "class P:\n    def process(self, x):\n        b = bytearray(1 << 30)\n        return len(b)\n",
     ],
     ids=["python-recursion", "c-recursion", "memory"],
 )
 def test_python_resource_errors_do_not_trap(body):
-    code, out, err = run_wasm(["run", "-"], stdin=python_manifest(body))
+    """Recursion and memory exhaustion are Python exceptions (node errors), never traps."""
+    code, out, err = run_wasm(["run", "-"], stdin=python_manifest(body), memory_limit=256 << 20)
     text = err.decode()
     assert out == b""
     assert code == 3, text
     assert text.startswith("error: "), text
+    assert "RecursionError" in text or "MemoryError" in text, text
+
+
+def test_runaway_python_node_is_stopped_by_the_time_limit():
+    """The host's wall-clock limit ends an endless node (a trap by design, reported as such)."""
+    from rmbuild import wasi_runner
+
+    body = "class P:\n    def process(self, x):\n        while True:\n            pass\n"
+    result = wasm.run(["run", "-"], stdin=python_manifest(body), timeout=2, layout=layout_for("zip"))
+    assert result.exit_code == wasi_runner.TRAP_EXIT_CODE
+    assert result.trap and "time limit" in result.trap
+    assert result.run_seconds < 30
