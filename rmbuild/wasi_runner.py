@@ -73,7 +73,9 @@ def load_module(engine, module_path: Path, use_cache: bool = True):
     cached = compiled_cache_dir() / f"{key}.cwasm"
     if use_cache and cached.exists():
         try:
-            return wasmtime.Module.deserialize_file(engine, str(cached)), True
+            module = wasmtime.Module.deserialize_file(engine, str(cached))
+            os.utime(cached)  # recently used: kept by pruning (atime may not be updated)
+            return module, True
         except wasmtime.WasmtimeError:
             cached.unlink(missing_ok=True)  # written by another version or damaged
     try:
@@ -85,7 +87,25 @@ def load_module(engine, module_path: Path, use_cache: bool = True):
         tmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
         tmp.write_bytes(module.serialize())
         os.replace(tmp, cached)
+        _prune_compiled(keep=cached)
     return module, False
+
+
+KEEP_COMPILED = 12  # compiled modules kept (each rebuild of a module adds one)
+
+
+def _prune_compiled(keep: Path) -> None:
+    """Drop the least recently used compiled modules beyond ``KEEP_COMPILED``."""
+
+    def mtime(path: Path) -> float:
+        try:
+            return path.stat().st_mtime
+        except OSError:  # pruned by a concurrent run
+            return 0.0
+
+    entries = sorted((p for p in compiled_cache_dir().glob("*.cwasm") if p != keep), key=mtime, reverse=True)
+    for old in entries[KEEP_COMPILED - 1 :]:
+        old.unlink(missing_ok=True)
 
 
 def _describe_trap(text: str, timeout: float) -> str:
