@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rmbuild import paths, steps, wasi_flags, wasm
 
@@ -318,3 +320,47 @@ def test_runaway_python_node_is_stopped_by_the_time_limit():
     assert result.exit_code == wasi_runner.TRAP_EXIT_CODE
     assert result.trap and "time limit" in result.trap
     assert result.run_seconds < 30
+
+
+# ---------------------------------------------------------------------------
+# random manifests: never a trap, always the native answer
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+_BASES = [json.loads((MANIFESTS / f"{name}.json").read_text()) for name in ("multiply_add", "fan_out_fan_in")]
+
+
+@st.composite
+def _mutated_manifest(draw) -> bytes:
+    doc = json.loads(json.dumps(draw(st.sampled_from(_BASES))))
+    for _ in range(draw(st.integers(1, 3))):
+        target = doc
+        # walk down to a random container
+        while isinstance(target, (dict, list)) and target and draw(st.booleans()):
+            key = draw(st.sampled_from(sorted(target) if isinstance(target, dict) else range(len(target))))
+            if not isinstance(target[key], (dict, list)):
+                break
+            target = target[key]
+        if isinstance(target, dict) and target:
+            key = draw(st.sampled_from(sorted(target)))
+            if draw(st.booleans()):
+                del target[key]
+            else:
+                target[key] = draw(_JSON)
+        elif isinstance(target, list) and target:
+            target[draw(st.integers(0, len(target) - 1))] = draw(_JSON)
+    return json.dumps(doc).encode()
+
+
+@settings(max_examples=60, deadline=None)
+@given(manifest=st.one_of(_mutated_manifest(), _JSON.map(lambda v: json.dumps(v).encode())))
+def test_random_manifests_match_native_and_never_trap(native, manifest):
+    # run_wasm asserts that the module did not trap
+    assert_same(
+        run_native(native, ["run", "-", "--compact"], stdin=manifest),
+        run_wasm(["run", "-", "--compact"], stdin=manifest),
+        manifest.decode(),
+    )
