@@ -87,6 +87,23 @@ def test_build_step_is_cached(layout):
     assert 0 < sizes["gzip_bytes"] < sizes["stripped_bytes"] <= sizes["raw_bytes"]
 
 
+def test_wasm_build_command_smoke_tests_the_module(layout):
+    """`python -m rmbuild wasm-build` (what `nox -s wasm_build` runs): cached build, size, two smoke runs."""
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "rmbuild", "wasm-build"],
+        cwd=paths.REPO,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "stripped" in proc.stderr and "gzip" in proc.stderr
+    assert proc.stderr.count("smoke test") == len(wasm.SMOKE_MANIFESTS)
+
+
 def test_module_imports_only_wasi_preview1(layout):
     import wasmtime
 
@@ -364,3 +381,17 @@ def test_random_manifests_match_native_and_never_trap(native, manifest):
         run_wasm(["run", "-", "--compact"], stdin=manifest),
         manifest.decode(),
     )
+
+
+IDENTITY = "class P:\n    def process(self, x):\n        return x\n"
+
+
+@settings(max_examples=40, deadline=None)
+@given(items=st.lists(_JSON, min_size=1, max_size=5))
+def test_random_items_through_a_python_node_match_native(native, items):
+    """Value conversion Rust -> Python -> Rust gives the same result (or the same error) in wasm."""
+    doc = json.loads(python_manifest(IDENTITY))
+    doc["inputs"] = items
+    manifest = json.dumps(doc).encode()
+    args = ["run", "-", "--compact"]
+    assert_same(run_native(native, args, stdin=manifest), run_wasm(args, stdin=manifest), manifest.decode())
