@@ -1,0 +1,157 @@
+"""The Python wheel ``remotemedia-runtime`` (``runtime/bindings/python``): build it with
+maturin, install it in a fresh venv and run its test suite there.
+
+* The wheel is a content-hash keyed step (``steps.cached``): with no source change a
+  re-run does no build work. Its cargo target dir is its own (``cargo_target_dir("wheel")``):
+  maturin builds pyo3 with other settings (abi3, ``PYO3_BUILD_EXTENSION_MODULE``) than the
+  native build, and sharing a target dir would make the two rebuild each other's pyo3.
+* The venv is new every time (a temp dir), made from the base interpreter, so only the
+  wheel and what we install next to it are importable. The suite runs twice: without
+  numpy (audio samples as lists), then with numpy (float32 arrays).
+* Parity: the wheel's ``execute_json`` must print what ``pipeline_executor run`` prints,
+  byte for byte, and raise the exception matching its exit code with the same message,
+  on the parity corpus (``rmbuild.parity.corpus``; ``--full`` for the full one). The cases
+  are written to a JSON file the tests read (the venv has no ``rmbuild``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+from . import native, paths, steps, toolchains, ui
+from .ui import BuildError
+
+BINDINGS_DIR = paths.RUNTIME_DIR / "bindings" / "python"
+TESTS_DIR = BINDINGS_DIR / "tests"
+DIST_NAME = "remotemedia-runtime"
+# What the wheel is built from (its tests are not: changing a test rebuilds nothing).
+WHEEL_INPUTS = (
+    paths.RUNTIME_DIR / "Cargo.toml",
+    paths.RUNTIME_DIR / "Cargo.lock",
+    paths.RUNTIME_DIR / "build.rs",
+    paths.RUNTIME_DIR / "src",
+    BINDINGS_DIR / "Cargo.toml",
+    BINDINGS_DIR / "pyproject.toml",
+    BINDINGS_DIR / "README.md",
+    BINDINGS_DIR / "src",
+    BINDINGS_DIR / "python",
+)
+# Environment variables the wheel's tests read (see tests/conftest.py there).
+ENV_EXECUTOR = "REMOTEMEDIA_EXECUTOR"
+ENV_CASES = "REMOTEMEDIA_PARITY_CASES"
+ENV_EXPECT_NUMPY = "REMOTEMEDIA_EXPECT_NUMPY"
+
+
+def _maturin() -> list[str]:
+    return [sys.executable, "-m", "maturin"]
+
+
+def pinned(dist: str) -> str:
+    """``dist==version`` as pinned in the root pyproject.toml group ``wheels`` (one place)."""
+    data = tomllib.loads((paths.REPO / "pyproject.toml").read_text())
+    for req in data["dependency-groups"]["wheels"]:
+        if isinstance(req, str) and req.split("==")[0].strip().lower() == dist:
+            return req
+    raise BuildError(f"pyproject.toml: dependency group 'wheels' pins no {dist}")
+
+
+def build_wheel() -> Path:
+    """The wheel file (cp311-abi3); built only if its sources changed."""
+    toolchains.ensure("native")
+    python = native.python_for_pyo3()
+    maturin_version = toolchains._first_line([*_maturin(), "--version"])
+    if maturin_version is None:
+        raise BuildError("maturin is not installed (run this through `nox -s wheels`)")
+    facts = {
+        "cargo": toolchains._first_line(["cargo", "--version"]),
+        "rustc": toolchains._first_line(["rustc", "--version"]),
+        "maturin": maturin_version,
+        "python": toolchains._first_line([python, "-c", "import sys; print(sys.version)"]),
+        "profile": "release",
+    }
+
+    def build(out: Path) -> None:
+        ui.run(
+            [*_maturin(), "build", "--release", "--locked", "--interpreter", python, "--out", out],
+            cwd=BINDINGS_DIR,
+            env={"CARGO_TARGET_DIR": str(paths.cargo_target_dir("wheel"))},
+            what="maturin build",
+        )
+
+    out = steps.cached("python-wheel", WHEEL_INPUTS, facts, build)
+    wheels = sorted(out.glob("*.whl"))
+    if len(wheels) != 1:
+        raise BuildError(f"expected one wheel in {out}, found {[w.name for w in wheels]}")
+    return wheels[0]
+
+
+def _cases(full: bool) -> list[dict[str, object]]:
+    """The parity corpus as plain JSON: name, manifest text, its file (relative paths
+    inside resolve against its folder), inputs JSON text."""
+    try:
+        from . import parity
+    except ModuleNotFoundError as exc:  # not there yet: the example and bad manifests
+        if exc.name != "rmbuild.parity":
+            raise
+        found = sorted(paths.EXAMPLE_MANIFESTS.glob("*.json")) + sorted(
+            (paths.RUNTIME_DIR / "tests" / "bad_manifests").glob("*.json")
+        )
+        return [
+            {"name": p.stem, "manifest": p.read_text(errors="replace"), "source": str(p), "inputs": None} for p in found
+        ]
+    return [
+        {
+            "name": c.name,
+            "manifest": c.manifest,
+            "source": str(c.source.resolve()) if c.source else None,
+            "inputs": c.inputs,
+        }
+        for c in parity.corpus(quick=not full)
+    ]
+
+
+def _venv_python(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def build_and_test(args: argparse.Namespace) -> None:
+    wheel = build_wheel()
+    ui.ok(f"wheel: {wheel.name} ({ui.human_bytes(wheel.stat().st_size)})")
+    executor = native.executor_path()
+    with tempfile.TemporaryDirectory(prefix="rmbuild-wheels-") as tmp:
+        tmpdir = Path(tmp)
+        cases = _cases(args.full)
+        cases_file = tmpdir / "parity_cases.json"
+        cases_file.write_text(json.dumps(cases))
+        ui.info(f"parity corpus: {len(cases)} cases ({'full' if args.full else 'quick'})")
+
+        venv = tmpdir / "venv"
+        ui.step("fresh venv with the wheel")
+        ui.run([native.python_for_pyo3(), "-m", "venv", venv], what="python -m venv")
+        python = _venv_python(venv)
+        pip = [str(python), "-m", "pip", "--disable-pip-version-check", "--quiet"]
+        ui.run([*pip, "install", wheel, pinned("pytest")], what="pip install")
+
+        env = {ENV_EXECUTOR: str(executor), ENV_CASES: str(cases_file), "PYTHONDONTWRITEBYTECODE": "1"}
+        pytest = [str(python), "-m", "pytest", str(TESTS_DIR), *args.extra]
+        timings = {}
+        for label, expect_numpy in (("without numpy", "0"), ("with numpy", "1")):
+            if expect_numpy == "1":
+                ui.run([*pip, "install", pinned("numpy")], what="pip install numpy")
+            ui.step(f"wheel tests {label}")
+            started = time.monotonic()
+            # From the temp dir, so nothing in the source tree shadows the installed package.
+            ui.run(pytest, cwd=tmpdir, env={**env, ENV_EXPECT_NUMPY: expect_numpy}, what=f"pytest ({label})")
+            timings[label] = time.monotonic() - started
+    ui.ok(
+        f"wheels: {wheel.name} passes its tests in a fresh venv ("
+        + ", ".join(f"{k}: {v:.1f} s" for k, v in timings.items())
+        + ")"
+    )

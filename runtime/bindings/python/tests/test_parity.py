@@ -1,0 +1,92 @@
+"""Parity with the CLI: on every case of the parity corpus, ``execute_json`` returns
+exactly what ``pipeline_executor run`` prints on stdout, or raises the exception of its
+exit code with exactly its message; ``execute`` returns the same values as Python
+objects. The cases and the executor come from ``nox -s wheels`` (see conftest.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+import remotemedia_runtime as rm
+from reference import canon, loads_cli
+
+EXECUTOR = os.environ.get("REMOTEMEDIA_EXECUTOR")
+CASES_FILE = os.environ.get("REMOTEMEDIA_PARITY_CASES")
+if not (EXECUTOR and CASES_FILE):
+    pytest.skip(
+        "parity needs REMOTEMEDIA_EXECUTOR and REMOTEMEDIA_PARITY_CASES (set by nox -s wheels)", allow_module_level=True
+    )
+
+CASES = json.loads(Path(CASES_FILE).read_text())
+EXCEPTIONS = {2: rm.ManifestError, 3: rm.NodeError, 4: rm.InputError}
+PY_NO_INPUTS = 'no inputs: pass inputs=[...] or give the manifest an "inputs" array'
+CLI_NO_INPUTS = 'no inputs: pass --input FILE or give the manifest an "inputs" array'
+
+
+def test_corpus_is_substantial():
+    names = {c["name"] for c in CASES}
+    assert len(CASES) >= 60, len(CASES)
+    assert any("python" in n for n in names)
+    assert sum(1 for c in CASES if c["source"] and "bad_manifests" in c["source"]) >= 40
+
+
+@pytest.fixture(scope="module")
+def workdir():
+    with tempfile.TemporaryDirectory(prefix="wheel-parity-") as d:
+        yield Path(d)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_same_as_cli(case, workdir):
+    # The manifest's own file when it has one (relative paths resolve against its
+    # folder), else a file we write; the same folder is the wheel's base_dir.
+    if case["source"]:
+        manifest_file = Path(case["source"])
+    else:
+        manifest_file = workdir / "manifest.json"
+        manifest_file.write_text(case["manifest"])
+    args = [EXECUTOR, "run", str(manifest_file)]
+    if case["inputs"] is not None:
+        inputs_file = workdir / "inputs.json"
+        inputs_file.write_text(case["inputs"])
+        args += ["--input", str(inputs_file)]
+    cli = subprocess.run(args, capture_output=True, timeout=120, check=False)
+    stdout, stderr = cli.stdout.decode(), cli.stderr.decode()
+    base_dir = manifest_file.parent
+    text = manifest_file.read_bytes()  # exactly what the CLI read
+
+    if cli.returncode == 0:
+        got = rm.execute_json(text, case["inputs"], base_dir=base_dir)
+        assert got == stdout
+        expected = loads_cli(stdout)
+        inputs = None if case["inputs"] is None else loads_cli(case["inputs"])
+        assert canon(rm.execute(text, inputs, base_dir=base_dir)) == canon(expected)
+        return
+
+    assert cli.returncode in EXCEPTIONS, (cli.returncode, stderr)
+    with pytest.raises(rm.PipelineError) as info:
+        rm.execute_json(text, case["inputs"], base_dir=base_dir)
+    err = info.value
+    assert type(err) is EXCEPTIONS[cli.returncode]
+    assert err.exit_code == cli.returncode
+    assert "error: " + str(err) + "\n" == stderr
+
+    # execute() with Python values fails the same way (its no-inputs hint names inputs=).
+    # Inputs given as Python values are converted by the wheel, not by the JSON
+    # decoder: for errors in them only the exception class is compared.
+    inputs = None
+    if case["inputs"] is not None:
+        try:
+            inputs = loads_cli(case["inputs"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return  # not a valid encoding: there is no Python value to pass
+    with pytest.raises(rm.PipelineError) as info:
+        rm.execute(text, inputs, base_dir=base_dir)
+    assert type(info.value) is type(err)
+    if not (inputs is not None and isinstance(err, rm.InputError)):
+        assert str(info.value) == (PY_NO_INPUTS if str(err) == CLI_NO_INPUTS else str(err))
