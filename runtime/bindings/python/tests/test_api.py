@@ -222,10 +222,12 @@ def test_errors_carry_the_runtime_message_and_exit_code():
         rm.execute(m, inputs=[2, "two"])
     assert str(info.value) == "node 'm' (Multiply) failed on item 1: Multiply expects numbers or audio, got string"
     assert info.value.exit_code == 3
+    assert info.value.kind == "node"
 
     with pytest.raises(rm.InputError) as info:
         rm.execute(m)
     assert str(info.value) == 'no inputs: pass inputs=[...] or give the manifest an "inputs" array'
+    assert (info.value.exit_code, info.value.kind) == (4, "inputs")
     with pytest.raises(rm.InputError) as info:
         rm.execute_json(json.dumps(m))
     assert str(info.value) == 'no inputs: pass --input FILE or give the manifest an "inputs" array'

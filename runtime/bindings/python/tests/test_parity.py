@@ -24,6 +24,7 @@ if not (EXECUTOR and CASES_FILE):
 
 CASES = json.loads(Path(CASES_FILE).read_text())
 EXCEPTIONS = {2: rm.ManifestError, 3: rm.NodeError, 4: rm.InputError}
+KINDS = {2: "manifest", 3: "node", 4: "inputs"}
 PY_NO_INPUTS = 'no inputs: pass inputs=[...] or give the manifest an "inputs" array'
 CLI_NO_INPUTS = 'no inputs: pass --input FILE or give the manifest an "inputs" array'
 
@@ -73,7 +74,7 @@ def test_same_as_cli(case, workdir):
         rm.execute_json(text, case["inputs"], base_dir=base_dir)
     err = info.value
     assert type(err) is EXCEPTIONS[cli.returncode]
-    assert err.exit_code == cli.returncode
+    assert (err.exit_code, err.kind) == (cli.returncode, KINDS[cli.returncode])
     assert "error: " + str(err) + "\n" == stderr
 
     # execute() with Python values fails the same way (its no-inputs hint names inputs=).
