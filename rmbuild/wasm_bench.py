@@ -27,6 +27,7 @@ import itertools
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -67,8 +68,16 @@ class Bench:
     def __init__(self, repeats: int, workdir: Path) -> None:
         self.repeats = repeats
         self.workdir = workdir
-        self.layout = wasm.runtime_layout()
-        self.native = wasm.native_executor()
+        # Private copies: a concurrent rebuild may prune the step outputs during the run.
+        layout = wasm.runtime_layout()
+        self.module_in_cache = layout.module
+        self.module_sizes = wasm.module_sizes(layout.module.parent / wasm.MODULE_NAME)
+        module = workdir / "bin" / layout.module.name
+        module.parent.mkdir()
+        shutil.copy2(layout.module, module)
+        self.layout = layout._replace(module=module)
+        self.native = workdir / "bin" / "pipeline_executor"
+        shutil.copy2(wasm.native_executor(), self.native)
         self.preopens = {
             **self.layout.preopens,
             **wasm.same_path_preopens(paths.RUNTIME_DIR / "examples", workdir),
@@ -213,10 +222,9 @@ def _tool(cmd: list[str]) -> str:
     return (proc.stdout or proc.stderr).strip().splitlines()[0] if proc.returncode == 0 else "unknown"
 
 
-def sizes(layout: wasm.Layout) -> dict:
-    raw = wasm.module_path(stripped=False)
-    out = wasm.module_sizes(raw)
-    zip_path = next(layout.preopens[wasi_flags.PYTHON_LIB_GUEST].glob("*.zip"))
+def sizes(bench: Bench) -> dict:
+    out = dict(bench.module_sizes)
+    zip_path = next(bench.layout.preopens[wasi_flags.PYTHON_LIB_GUEST].glob("*.zip"))
     data = zip_path.read_bytes()
     out["stdlib_zip_bytes"] = len(data)
     out["stdlib_zip_gzip_bytes"] = len(gzip.compress(data, compresslevel=9, mtime=0))
@@ -245,9 +253,9 @@ def run(args: argparse.Namespace) -> int:
                 "node": _tool(["node", "--version"]),
                 "rustc_wasm": _tool(["/usr/bin/rustc", "--version"]),
             },
-            "module": str(bench.layout.module),
-            "native": str(bench.native),
-            "size": sizes(bench.layout),
+            "module": str(bench.module_in_cache),
+            "native": str(wasm.native_executor()),
+            "size": sizes(bench),
         }
         ui.info("cold start")
         report["cold_start"] = [bench.cold_start("multiply_add"), bench.cold_start("python_inline")]
