@@ -7,9 +7,12 @@ path so that every path, and so every message, is the same on both sides.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
+import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,10 +29,23 @@ BAD_MANIFESTS = paths.RUNTIME_DIR / "tests" / "bad_manifests"
 PARITY_EXAMPLES = ["multiply_add", "python_node", "python_inline", "fan_out_fan_in", "resample"]
 
 
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="rmbuild-wasm-tests-"))
+atexit.register(shutil.rmtree, _SESSION_DIR, True)
+
+
+def _private_copy(path: Path, name: str) -> Path:
+    """Step outputs can be pruned by a concurrent rebuild: tests run their own copy."""
+    copy = _SESSION_DIR / name
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(path, copy)
+    return copy
+
+
 @functools.cache
 def layout_for(stdlib: str = "zip") -> wasm.Layout:
     """Built once per test session: sources edited mid-run do not trigger rebuilds between tests."""
-    return wasm.runtime_layout(stdlib)
+    layout = wasm.runtime_layout(stdlib)
+    return layout._replace(module=_private_copy(layout.module, f"{stdlib}/{layout.module.name}"))
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +55,7 @@ def layout() -> wasm.Layout:
 
 @pytest.fixture(scope="session")
 def native() -> Path:
-    return wasm.native_executor()
+    return _private_copy(wasm.native_executor(), "native/pipeline_executor")
 
 
 def run_native(native: Path, args: list[str], *, stdin: bytes = b"", cwd: Path | None = None):
@@ -76,9 +92,10 @@ def assert_same(native_result, wasm_result, what: str) -> None:
 
 def test_build_step_is_cached(layout):
     """A second build with nothing changed does no work and returns the same module."""
+    first = wasm.module_path()
     started = time.monotonic()
     again = wasm.module_path()
-    assert again == layout.module
+    assert again == first
     assert time.monotonic() - started < 30, "a no-change build should only hash the sources"
     record = json.loads((again.parent / steps.COMPLETE).read_text())
     assert record["key"].startswith(again.parent.name)
