@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -297,7 +298,8 @@ def native_build() -> Path:
                 shutil.copy2(archive, out / "lib" / archive.name)
             _copy_headers(src, out / "include")
 
-    return steps.cached("whisper-native", inputs=[PATCHES_DIR], facts=_native_facts(), build=build)
+    # this module is an input too: it holds the build commands
+    return steps.cached("whisper-native", inputs=[PATCHES_DIR, Path(__file__)], facts=_native_facts(), build=build)
 
 
 def _copy_headers(src: Path, dest: Path) -> None:
@@ -310,6 +312,7 @@ def _copy_headers(src: Path, dest: Path) -> None:
 # 3. wasm build
 
 
+@functools.cache
 def _zig_version() -> str:
     return _tool_version([*toolchains.zig(), "version"])
 
@@ -389,8 +392,14 @@ def _compile(source_file: Path, obj: Path, flags: list[str]) -> str | None:
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         return f"{source_file}:\n{result.stderr.strip()[-4000:]}"
-    obj.with_suffix(".flags").write_text(" ".join(cmd))
+    obj.with_suffix(".flags").write_text(_stamp(cmd))
     return None
+
+
+def _stamp(cmd: list[str]) -> str:
+    """What an object depends on besides its sources: the zig version and the flags
+    (not the path of the Python that runs zig: nox venvs and the system Python share objects)."""
+    return _zig_version() + "\n" + " ".join(cmd[len(toolchains.zig()) :])
 
 
 def _compile_all(sources: dict[str, Path], obj_dir: Path, flags: list[str]) -> dict[str, Path]:
@@ -400,7 +409,7 @@ def _compile_all(sources: dict[str, Path], obj_dir: Path, flags: list[str]) -> d
     todo = [
         name
         for name, src in sources.items()
-        if not _up_to_date(objects[name], " ".join(_compile_command(src, objects[name], flags)))
+        if not _up_to_date(objects[name], _stamp(_compile_command(src, objects[name], flags)))
     ]
     if not todo:
         ui.info(f"wasm objects: all {len(sources)} up to date")
@@ -475,7 +484,7 @@ def wasm_build() -> Path:
 
     return steps.cached(
         "whisper-wasm",
-        inputs=[PATCHES_DIR, SHIMS_DIR, Path(wasi_flags.__file__)],
+        inputs=[PATCHES_DIR, SHIMS_DIR, Path(wasi_flags.__file__), Path(__file__)],
         facts=_wasm_facts(),
         build=build,
     )
