@@ -285,11 +285,8 @@ def native_build() -> Path:
             src = _work_source()
             tree = work_dir() / "native"
             if not (tree / "CMakeCache.txt").exists():
-                ui.run(["cmake", "-S", src, "-B", tree, *NATIVE_CMAKE_OPTIONS], what="cmake configure")
-            ui.run(
-                ["cmake", "--build", tree, "-j", str(JOBS), "--target", *NATIVE_TARGETS],
-                what="cmake build",
-            )
+                _quiet(["cmake", "-S", str(src), "-B", str(tree), *NATIVE_CMAKE_OPTIONS], "cmake configure")
+            _quiet(["cmake", "--build", str(tree), "-j", str(JOBS), "--target", *NATIVE_TARGETS], "cmake build")
             (out / "bin").mkdir()
             for target in NATIVE_TARGETS:
                 shutil.copy2(tree / "bin" / target, out / "bin" / target)
@@ -300,6 +297,15 @@ def native_build() -> Path:
 
     # this module is an input too: it holds the build commands
     return steps.cached("whisper-native", inputs=[PATCHES_DIR, Path(__file__)], facts=_native_facts(), build=build)
+
+
+def _quiet(cmd: list[str], what: str) -> None:
+    """Run a build command; its output (pages of compiler warnings) is shown only if it fails."""
+    ui.info("$ " + " ".join(cmd))
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stdout.splitlines()[-40:])
+        raise BuildError(f"{what} failed with exit code {proc.returncode}:\n{tail}")
 
 
 def _copy_headers(src: Path, dest: Path) -> None:
