@@ -156,3 +156,15 @@ def test_converter_refuses_damaged_assets(tmp_path, ct2_model):
     (tmp_path / "mel_filters.npz").write_bytes(b"not a zip")
     with pytest.raises(converter.ConversionError, match="mel filter"):
         converter.convert(ct2_model, tmp_path, tmp_path / "out.bin")
+
+
+@pytest.mark.parametrize("target", ["native", "wasm"])
+def test_damaged_model_fails_with_a_message_not_a_crash(tmp_path, models, target):
+    truncated = tmp_path / "truncated.bin"
+    truncated.write_bytes(models["q8_0"].read_bytes()[:10_000_000])
+    with pytest.raises(whisper.WhisperError, match="not all tensors loaded"):
+        whisper.transcribe(target, truncated, whisper.jfk_wav(), beam=1)
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"not a model" * 100)
+    with pytest.raises(whisper.WhisperError, match="bad magic"):
+        whisper.transcribe(target, junk, whisper.jfk_wav(), beam=1)
