@@ -18,7 +18,7 @@ def rust() -> None:
     env = {"CARGO_TARGET_DIR": str(paths.cargo_target_dir("native")), "PYO3_PYTHON": native.python_for_pyo3()}
     ui.run(["cargo", "fmt", "--all", "--check"], cwd=paths.RUNTIME_DIR, what="cargo fmt")
     ui.run(
-        ["cargo", "clippy", "--locked", "--all-targets", "--", "-D", "warnings"],
+        ["cargo", "clippy", "--locked", "--workspace", "--all-targets", "--", "-D", "warnings"],
         cwd=paths.RUNTIME_DIR,
         env=env,
         what="cargo clippy",

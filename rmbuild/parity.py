@@ -50,6 +50,9 @@ class Case:
     source: Path | None = None  # the manifest's own file, when it has one (relative paths inside)
     root: Path | None = None  # the folder its relative paths may reach (preopened in wasm)
     inputs: str | None = None  # JSON text for --input, if any
+    # Python nodes calling the C libm: the executables bring their own (see
+    # runtime/src/libm_exports.rs); the wheel, inside a host CPython, cannot.
+    uses_libm: bool = False
 
 
 @dataclass
@@ -300,6 +303,30 @@ PYTHON_SOURCES = {
         "                math.floor(x), round(x, 3), float.hex(x), math.hypot(x, 4.0), x % 7, divmod(x, 2.5)[0]]\n",
         [0.5, 1.0, 3.141592653589793, 100.25, 1e-10, 12345.678, -2.5, 0.0],
     ),
+    # Every C libm function the runtime's binaries replace (runtime/src/libm_exports.rs),
+    # plus cmath and `**`, over values spread across magnitudes and signs.
+    "libm-sweep": (
+        "import cmath, math\n"
+        "UNARY = ('acos acosh asin asinh atan atanh cbrt cos cosh erf erfc exp exp2 expm1 '\n"
+        "         'log log10 log1p log2 sin sinh tan tanh lgamma gamma').split()\n"
+        "def call(f, *a):\n"
+        "    try:\n"
+        "        return f(*a)\n"
+        "    except (ValueError, OverflowError) as e:\n"
+        "        return type(e).__name__\n"
+        "class Node:\n"
+        "    def process(self, x):\n"
+        "        out = {n: call(getattr(math, n), x) for n in UNARY if hasattr(math, n)}\n"
+        "        out['atan2'] = call(math.atan2, x, 0.75)\n"
+        "        out['pow'] = call(pow, abs(x), 1.37)\n"
+        "        out['hypot'] = call(math.hypot, x, 1e-3)\n"
+        "        z = call(cmath.exp, complex(x % 50, x))\n"
+        "        out['cexp'] = [z.real, z.imag] if isinstance(z, complex) else z\n"
+        "        out['cabs'] = abs(complex(x, 2.5))\n"
+        "        return out\n",
+        [0.0, -0.0, 5e-324, 1e-300, 0.5, 1.0, 3.141592653589793, 709.0, 710.0, -745.5]
+        + [round(math.ldexp(math.sin(i * 12.9898) * 0.999, i % 21 - 10), 15) for i in range(1, 41)],
+    ),
     "state-and-errors": (
         "class Node:\n"
         "    def __init__(self):\n"
@@ -314,6 +341,10 @@ PYTHON_SOURCES = {
 }
 
 
+# The Python sources above whose results go through the C libm (Case.uses_libm).
+LIBM_PYTHON_SOURCES = frozenset({"float-math", "libm-sweep"})
+
+
 def python_cases() -> list[Case]:
     cases = []
     for name, (source, inputs) in PYTHON_SOURCES.items():
@@ -321,7 +352,8 @@ def python_cases() -> list[Case]:
             {"id": "py", "type": "Python", "params": {"class": "Node", "source": source}},
             {"id": "out", "type": "Output"},
         ]
-        cases.append(Case(f"python/{name}", "python", _manifest(nodes, [("py", "out")], inputs)))
+        manifest = _manifest(nodes, [("py", "out")], inputs)
+        cases.append(Case(f"python/{name}", "python", manifest, uses_libm=name in LIBM_PYTHON_SOURCES))
     return cases
 
 

@@ -16,6 +16,7 @@ pub mod audio;
 pub mod cli;
 pub mod error;
 pub mod executor;
+pub mod libm_exports;
 pub mod manifest;
 pub mod nodes;
 pub mod registry;

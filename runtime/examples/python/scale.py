@@ -20,7 +20,7 @@ class Scale:
         if isinstance(data, dict):
             return {key: self.process(value) for key, value in data.items()}
         if not isinstance(data, (int, float)) or isinstance(data, bool):
-            raise TypeError("Scale expects numbers, got %s" % type(data).__name__)
+            raise TypeError(f"Scale expects numbers, got {type(data).__name__}")
         if self.drop_negative and data < 0:
             return None
         return data * self.factor

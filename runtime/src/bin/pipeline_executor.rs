@@ -1,5 +1,8 @@
 //! Native `pipeline_executor`: a thin wrapper over the library CLI.
 
+// CPython's math module uses the same libm code as the wasm build.
+pipeline_runtime::export_libm!();
+
 fn main() {
     let args: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())

@@ -15,6 +15,9 @@
 //!
 //! On a native target this binary is an alias of `pipeline_executor`.
 
+// CPython's math module uses the same libm code as the wasm build.
+pipeline_runtime::export_libm!();
+
 fn main() {
     let args: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
