@@ -41,10 +41,19 @@ def native_build(c):
     print(native.executor_path())
 
 
-def _phase(command: str, doc: str, name: str):
-    @task(name=name)
-    def run_phase(c, full=False):
-        _cli(command, *(["--full"] if full else []))
+def _phase(command: str, doc: str, name: str, full_help: str | None = None):
+    """A task running one phase; with ``full_help``, it has ``--full`` too."""
+    if full_help:
+
+        @task(name=name, help={"full": full_help})
+        def run_phase(c, full=False):
+            _cli(command, *(["--full"] if full else []))
+
+    else:
+
+        @task(name=name)
+        def run_phase(c):
+            _cli(command)
 
     run_phase.__doc__ = doc
     return run_phase
@@ -93,22 +102,22 @@ ns.add_collection(
     Collection(
         "wasm",
         _phase("wasm-build", "Build pipeline_executor_wasm and smoke-test it.", "build"),
-        _phase("wasm-bench", "Benchmark wasm against native.", "bench"),
-        _phase("parity", "Native vs wasm parity over the manifest corpus.", "parity"),
+        _phase("wasm-bench", "Benchmark wasm against native.", "bench", "more repetitions and items"),
+        _phase("parity", "Native vs wasm parity over the manifest corpus.", "parity", "the full corpus"),
     )
 )
 ns.add_collection(
     Collection(
         "whisper",
         _phase("whisper-build", "Build whisper.cpp (native + wasm) and the models.", "build"),
-        _phase("whisper-bench", "Benchmark native vs wasm whisper.", "bench"),
+        _phase("whisper-bench", "Benchmark native vs wasm whisper.", "bench", "3 runs each, fastest kept"),
     )
 )
 ns.add_collection(
     Collection(
         "package",
         _phase("bundle", "Assemble .rmpkg bundles.", "bundle"),
-        _phase("wheels", "Build and test the Python wheel.", "wheels"),
+        _phase("wheels", "Build and test the Python wheel.", "wheels", "the full parity corpus"),
     )
 )
 ns.add_collection(

@@ -15,18 +15,12 @@ from . import artifacts, lock, toolchains, ui
 from .ui import BuildError
 
 
-def _lazy(target: str, issue: int) -> Callable[[argparse.Namespace], object]:
-    """Call ``module:function(args)``; a phase not built yet says so clearly."""
+def _lazy(target: str) -> Callable[[argparse.Namespace], object]:
+    """Call ``module:function(args)``, importing the module only when its command runs."""
     module_name, func_name = target.split(":")
 
     def call(args: argparse.Namespace) -> object:
-        try:
-            module = importlib.import_module(f"rmbuild.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"rmbuild.{module_name}":
-                raise
-            raise BuildError(f"{args.command}: not implemented yet (tracked in issue {issue})") from exc
-        return getattr(module, func_name)(args)
+        return getattr(importlib.import_module(f"rmbuild.{module_name}"), func_name)(args)
 
     return call
 
@@ -89,33 +83,84 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bundle-verify", help="verify .rmpkg bundles: every member against rmpkg.json")
     p.add_argument("bundles", nargs="+", metavar="BUNDLE")
     p.add_argument("--sha256", help="also require this sha256 of the whole file")
-    p.set_defaults(func=_lazy("bundle:verify", 9))
+    p.set_defaults(func=_lazy("bundle:verify"))
 
     p = sub.add_parser("bundle-inspect", help="verify a .rmpkg bundle, then describe it")
     p.add_argument("bundle", metavar="BUNDLE")
     p.add_argument("--sha256", help="also require this sha256 of the whole file")
     p.add_argument("--json", action="store_true", help="print its rmpkg.json")
-    p.set_defaults(func=_lazy("bundle:inspect", 9))
+    p.set_defaults(func=_lazy("bundle:inspect"))
 
+    # name, help, module:function, what --full means (None: no --full), extra arguments
     phases = [
-        ("native-build", "build the native runtime (pipeline_executor)", "native:build", 4),
-        ("wasm-build", "build pipeline_executor_wasm with CPython inside; smoke-test it in wasmtime", "wasm:build", 5),
-        ("wasm-bench", "benchmark the wasm runtime against native (JSON report)", "wasm_bench:run", 5),
-        ("parity", "run the manifest corpus natively and in wasm; compare outputs byte for byte", "parity:run", 6),
-        ("whisper-build", "build whisper.cpp natively and for wasm32-wasi; convert the model", "whisper:build", 7),
-        ("whisper-bench", "transcribe with native and wasm whisper; JSON report and chart", "whisper_bench:run", 7),
-        ("bundle", "assemble .rmpkg bundles for the demo pipelines", "bundle:build_all", 9),
-        ("browser", "test the demo in real Chromium, both backends", "browser:test", 9),
-        ("demo", "serve the browser demo on 127.0.0.1", "browser:serve", 9),
-        ("wheels", "build the Python wheel with maturin and test it in a fresh venv", "wheels:build_and_test", 10),
-        ("lint", "ruff, cargo fmt/clippy, TypeScript check, actionlint", "lint:run", 3),
-        ("test", "build what the tests need, then run cargo test and pytest", "testing:run", 3),
+        ("native-build", "build the native runtime (pipeline_executor)", "native:build", None, None),
+        (
+            "wasm-build",
+            "build pipeline_executor_wasm with CPython inside; smoke-test it in wasmtime",
+            "wasm:build",
+            None,
+            None,
+        ),
+        (
+            "wasm-bench",
+            "benchmark the wasm runtime against native (JSON report)",
+            "wasm_bench:run",
+            "more repetitions and items",
+            None,
+        ),
+        (
+            "parity",
+            "run the manifest corpus natively and in wasm; compare outputs byte for byte",
+            "parity:run",
+            "1,200 generated manifests instead of 150",
+            "seed=N: another seed for the generated manifests",
+        ),
+        (
+            "whisper-build",
+            "build whisper.cpp natively and for wasm32-wasi; convert the model",
+            "whisper:build",
+            None,
+            None,
+        ),
+        (
+            "whisper-bench",
+            "transcribe with native and wasm whisper; JSON report and chart",
+            "whisper_bench:run",
+            "3 runs per measurement, fastest kept",
+            None,
+        ),
+        (
+            "bundle",
+            "assemble .rmpkg bundles for the demo pipelines",
+            "bundle:build_all",
+            None,
+            "bundle names (default: all)",
+        ),
+        ("browser", "test the demo in real Chromium, both backends", "browser:test", None, "pytest arguments"),
+        (
+            "demo",
+            "serve the browser demo on 127.0.0.1",
+            "browser:serve",
+            None,
+            "plain: without COOP/COEP headers (like GitHub Pages); build: only build the site",
+        ),
+        (
+            "wheels",
+            "build the Python wheel with maturin and test it in a fresh venv",
+            "wheels:build_and_test",
+            "the full parity corpus",
+            "pytest arguments",
+        ),
+        ("lint", "ruff, cargo fmt/clippy, TypeScript check, actionlint", "lint:run", None, None),
+        ("test", "build what the tests need, then run cargo test and pytest", "testing:run", None, "pytest arguments"),
     ]
-    for name, help_text, target, issue in phases:
-        p = sub.add_parser(name, help=help_text)
-        p.add_argument("--full", action="store_true", help="the full corpus or benchmark set (slower)")
-        p.add_argument("extra", nargs="*", help=argparse.SUPPRESS)
-        p.set_defaults(func=_lazy(target, issue))
+    for name, help_text, target, full_help, extra_help in phases:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=_lazy(target), full=False, extra=[])
+        if full_help:
+            p.add_argument("--full", action="store_true", help=full_help)
+        if extra_help:
+            p.add_argument("extra", nargs="*", metavar="ARG", help=extra_help)
     return parser
 
 
