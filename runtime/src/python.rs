@@ -199,7 +199,9 @@ pub fn value_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny
     })
 }
 
-fn type_name(obj: &Bound<'_, PyAny>) -> String {
+/// `module.QualName` of an object's type (`int`, `numpy.ndarray`, ...), for
+/// error messages.
+pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
     let t = obj.get_type();
     let module = t
         .getattr("__module__")

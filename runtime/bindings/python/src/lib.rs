@@ -15,6 +15,7 @@
 
 use std::path::PathBuf;
 
+use pipeline_runtime::python::type_name;
 use pipeline_runtime::{AudioBuffer, Error, ErrorKind, Manifest, Pipeline, Registry, Value};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -147,23 +148,6 @@ fn items_from_py(obj: &Bound<'_, PyAny>) -> Result<Vec<Value>, Error> {
         );
     }
     Ok(items)
-}
-
-fn type_name(obj: &Bound<'_, PyAny>) -> String {
-    let t = obj.get_type();
-    let module = t
-        .getattr("__module__")
-        .and_then(|m| m.extract::<String>())
-        .unwrap_or_default();
-    let name = t
-        .getattr("__qualname__")
-        .and_then(|m| m.extract::<String>())
-        .unwrap_or_else(|_| "?".into());
-    if module.is_empty() || module == "builtins" {
-        name
-    } else {
-        format!("{module}.{name}")
-    }
 }
 
 struct FromPy<'py> {
