@@ -23,6 +23,14 @@ def rust() -> None:
         env=env,
         what="cargo clippy",
     )
+    # the Whisper node (feature off by default): its build script needs whisper.cpp's archives
+    whisper = ["-p", "pipeline_runtime", "--all-targets", "--features", "whisper"]
+    ui.run(
+        ["cargo", "clippy", "--locked", *whisper, "--", "-D", "warnings"],
+        cwd=paths.RUNTIME_DIR,
+        env={**env, native.WHISPER_LIB_ENV: str(native.whisper_lib_dir())},
+        what="cargo clippy --features whisper",
+    )
 
 
 def typescript() -> None:

@@ -14,7 +14,18 @@ from pathlib import Path
 from . import paths, steps, toolchains, ui
 
 BINARY = "pipeline_executor"
-FEATURES = ("python",)  # the default features, named so the cache key shows them
+# python: the default feature, named so the cache key shows it; whisper: the
+# Whisper node, linking whisper.cpp's native static build (rmbuild.whisper).
+FEATURES = ("python", "whisper")
+WHISPER_LIB_ENV = "PIPELINE_WHISPER_LIB_DIR"  # read by runtime/build.rs
+
+
+def whisper_lib_dir() -> Path:
+    """``lib/`` of the native whisper.cpp build (built if needed): the archives the
+    ``whisper`` feature links. Its folder name is the build's content hash."""
+    from . import whisper
+
+    return whisper.native_build() / "lib"
 
 
 def python_for_pyo3() -> str:
@@ -27,11 +38,14 @@ def build_runtime() -> Path:
     """Folder holding ``bin/pipeline_executor``; builds it if the sources changed."""
     toolchains.ensure("native")
     python = python_for_pyo3()
+    whisper_lib = whisper_lib_dir()
     facts = {
         "cargo": toolchains._first_line(["cargo", "--version"]),
         "rustc": toolchains._first_line(["rustc", "--version"]),
         "python": toolchains._first_line([python, "-c", "import sys; print(sys.version)"]),
         "features": FEATURES,
+        # a content-hash keyed folder: a new whisper build is a new path
+        "whisper_lib": str(whisper_lib),
     }
 
     def build(out: Path) -> None:
@@ -39,7 +53,7 @@ def build_runtime() -> Path:
         ui.run(
             ["cargo", "build", "--release", "--locked", "--bin", BINARY, "--features", ",".join(FEATURES)],
             cwd=paths.RUNTIME_DIR,
-            env={"CARGO_TARGET_DIR": str(target), "PYO3_PYTHON": python},
+            env={"CARGO_TARGET_DIR": str(target), "PYO3_PYTHON": python, WHISPER_LIB_ENV: str(whisper_lib)},
         )
         (out / "bin").mkdir()
         shutil.copy2(target / "release" / BINARY, out / "bin" / BINARY)

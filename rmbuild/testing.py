@@ -18,6 +18,17 @@ def rust_tests() -> None:
         env={"CARGO_TARGET_DIR": str(paths.cargo_target_dir("native")), "PYO3_PYTHON": native.python_for_pyo3()},
         what="cargo test",
     )
+    ui.step("cargo test (runtime, native, Whisper node unit tests)")
+    ui.run(
+        ["cargo", "test", "--locked", "--features", "whisper", "--lib", "nodes::whisper"],
+        cwd=paths.RUNTIME_DIR,
+        env={
+            "CARGO_TARGET_DIR": str(paths.cargo_target_dir("native")),
+            "PYO3_PYTHON": native.python_for_pyo3(),
+            native.WHISPER_LIB_ENV: str(native.whisper_lib_dir()),
+        },
+        what="cargo test --features whisper",
+    )
 
 
 def python_tests(extra: list[str]) -> None:

@@ -116,7 +116,7 @@ TOOLS: tuple[Tool, ...] = (
         pip_group="build",
     ),
     Tool("cc", _command("cc", "--version"), "Debian gcc", ("native", "whisper"), apt=("gcc", "g++")),
-    Tool("cmake", _command("cmake", "--version"), "Debian cmake", ("whisper",), apt=("cmake",)),
+    Tool("cmake", _command("cmake", "--version"), "Debian cmake", ("native", "whisper"), apt=("cmake",)),
     Tool(
         "espeak-ng",
         _command("espeak-ng", "--version"),

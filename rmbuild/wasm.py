@@ -286,7 +286,15 @@ def prepare_stdlib() -> Path:
 RUNTIME_INPUTS = ("src", "Cargo.toml", "Cargo.lock", "build.rs")
 
 
-def _cargo_env(libpython: Path) -> dict[str, str]:
+def whisper_lib_dir() -> Path:
+    """``lib/`` of the zig-built whisper.cpp (``libwhisper.a``, ``libggml.a``), built if
+    needed; the ``whisper`` feature links it. The folder name is its content hash."""
+    from . import whisper
+
+    return whisper.wasm_build() / "lib"
+
+
+def _cargo_env(libpython: Path, whisper_lib: Path) -> dict[str, str]:
     pyo3_cfg = _write_if_changed(_wasm_dir() / "pyo3-wasi.cfg", wasi_flags.pyo3_config(str(libpython)))
     flags = wasi_flags.rust_env_flags(
         linker=str(linker_wrapper()),
@@ -299,6 +307,7 @@ def _cargo_env(libpython: Path) -> dict[str, str]:
         "CARGO_TARGET_DIR": str(paths.cargo_target_dir("wasm")),
         "PYO3_CONFIG_FILE": str(pyo3_cfg),
         "CARGO_ENCODED_RUSTFLAGS": "\x1f".join(flags),
+        wasi_flags.WHISPER_LIB_ENV: str(whisper_lib),
         "CARGO_TERM_COLOR": os.environ.get("CARGO_TERM_COLOR", "auto"),
     }
 
@@ -384,19 +393,22 @@ def build_module() -> Path:
     """Folder holding ``pipeline_executor_wasm.wasm`` (as linked), its stripped copy and sizes.json."""
     toolchains.ensure("wasm")
     libpython = prepare_libpython()
+    whisper_lib = whisper_lib_dir()
     flags_probe = wasi_flags.rust_env_flags(linker="zig", python_lib_dir=str(libpython), python_thread_obj="t.o")
     facts = {
         "rustc": _tool_version([toolchains.WASM_RUSTC, "--version"]),
         "cargo": _tool_version([toolchains.WASM_CARGO, "--version"]),
         "zig": _zig_version(),
         "libpython": libpython.name,
+        # a content-hash keyed folder: a new whisper build is a new path
+        "whisper_lib": str(whisper_lib),
         "flags": flags_probe,
         "cargo_cmd": _cargo_cmd(),
     }
     inputs = [paths.RUNTIME_DIR / name for name in RUNTIME_INPUTS if (paths.RUNTIME_DIR / name).exists()]
 
     def build(out: Path) -> None:
-        env = _cargo_env(libpython)
+        env = _cargo_env(libpython, whisper_lib)
         ui.info("cargo for wasm32-wasip1 (first build also compiles std: a few minutes on 2 cores)")
         ui.run(_cargo_cmd(), cwd=paths.RUNTIME_DIR, env=env, what="cargo build (wasm)")
         built = paths.cargo_target_dir("wasm") / wasi_flags.RUST_TARGET / PROFILE / MODULE_NAME

@@ -126,6 +126,10 @@ NATIVE_CMAKE_OPTIONS = (
     "-DWHISPER_CURL=OFF",
     # OpenMP busy-waits; the wasm build uses ggml's own thread pool (with one thread)
     "-DGGML_OPENMP=OFF",
+    # CPU only, also on macOS (where Metal and Accelerate are on by default): the
+    # runtime links exactly libwhisper, libggml, libggml-cpu and libggml-base
+    "-DGGML_METAL=OFF",
+    "-DGGML_BLAS=OFF",
 )
 NATIVE_TARGETS = ("whisper-cli", "whisper-quantize")
 
@@ -277,15 +281,17 @@ def _cpu_model() -> str:
 
 def native_build() -> Path:
     """Native whisper.cpp (the reference): ``bin/whisper-cli``, ``bin/whisper-quantize``,
-    ``lib/*.a``, ``include/``. Built with cmake in the work tree, incrementally."""
-    toolchains.ensure("whisper")
+    ``lib/*.a``, ``include/``. Built with cmake in the work tree, incrementally.
+    Needs only the native tools (cc, cmake): the native runtime links its archives."""
+    toolchains.ensure("native")
 
     def build(out: Path) -> None:
         with _work_lock():
             src = _work_source()
             tree = work_dir() / "native"
-            if not (tree / "CMakeCache.txt").exists():
-                _quiet(["cmake", "-S", str(src), "-B", str(tree), *NATIVE_CMAKE_OPTIONS], "cmake configure")
+            # configured every time (a few seconds, no rebuild if nothing changed): a
+            # changed option must reach the existing cache
+            _quiet(["cmake", "-S", str(src), "-B", str(tree), *NATIVE_CMAKE_OPTIONS], "cmake configure")
             _quiet(["cmake", "--build", str(tree), "-j", str(JOBS), "--target", *NATIVE_TARGETS], "cmake build")
             (out / "bin").mkdir()
             for target in NATIVE_TARGETS:

@@ -4,6 +4,8 @@
 // wasm build links a static libpython).
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    #[cfg(feature = "whisper")]
+    link_whisper();
     #[cfg(feature = "python")]
     {
         let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
@@ -11,5 +13,61 @@ fn main() {
         if os != "wasi" && !arch.starts_with("wasm") {
             pyo3_build_config::add_libpython_rpath_link_args();
         }
+    }
+}
+
+/// Folder with whisper.cpp's static archives, for the `whisper` feature.
+#[cfg(feature = "whisper")]
+const WHISPER_LIB_ENV: &str = "PIPELINE_WHISPER_LIB_DIR";
+
+/// With the `whisper` feature, link whisper.cpp's static archives from
+/// `$PIPELINE_WHISPER_LIB_DIR` (rmbuild sets it: `whisper.native_build()/lib`
+/// natively, `whisper.wasm_build()/lib` for wasm32-wasip1) and the C++ runtime
+/// they need (libstdc++ / libc++ natively; zig's libc++ in wasm, where zig is
+/// the linker, so the module has one libc and one libc++).
+#[cfg(feature = "whisper")]
+fn link_whisper() {
+    use std::path::PathBuf;
+    println!("cargo:rerun-if-env-changed={WHISPER_LIB_ENV}");
+    let Some(dir) = std::env::var_os(WHISPER_LIB_ENV).map(PathBuf::from) else {
+        eprintln!(
+            "error: the `whisper` feature links whisper.cpp's static libraries, but \
+             {WHISPER_LIB_ENV} is not set. Set it to a folder holding libwhisper.a and \
+             libggml*.a (`python -m rmbuild native-build` / `wasm-build` do this), or \
+             build without the feature."
+        );
+        std::process::exit(1);
+    };
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    let wasm =
+        os == "wasi" || std::env::var("CARGO_CFG_TARGET_ARCH").is_ok_and(|a| a.starts_with("wasm"));
+    // wasm: ggml and its CPU backend are one archive (rmbuild/whisper.py).
+    let archives: &[&str] = if wasm {
+        &["whisper", "ggml"]
+    } else {
+        &["whisper", "ggml", "ggml-cpu", "ggml-base"]
+    };
+    for name in archives {
+        let file = dir.join(format!("lib{name}.a"));
+        if !file.is_file() {
+            eprintln!(
+                "error: {WHISPER_LIB_ENV}={} has no lib{name}.a (needed by the `whisper` feature)",
+                dir.display()
+            );
+            std::process::exit(1);
+        }
+        println!("cargo:rerun-if-changed={}", file.display());
+    }
+    println!("cargo:rustc-link-search=native={}", dir.display());
+    for name in archives {
+        println!("cargo:rustc-link-lib=static:-bundle={name}");
+    }
+    if wasm {
+        println!("cargo:rustc-link-lib=c++");
+        println!("cargo:rustc-link-lib=wasi-emulated-mman");
+    } else if os == "macos" {
+        println!("cargo:rustc-link-lib=c++");
+    } else {
+        println!("cargo:rustc-link-lib=stdc++");
     }
 }

@@ -1,15 +1,17 @@
 //! WAV (RIFF/WAVE) reading and writing.
 //!
-//! Reads 16-bit integer PCM and 32-bit IEEE float, any channel count from 1
-//! to 64 and any rate from 1 to 768000 Hz, including WAVE_FORMAT_EXTENSIBLE
-//! headers. 16-bit samples map to f32 as `s / 32768`. Everything else is
-//! refused with a message naming the encoding.
+//! Reads integer PCM (8-bit unsigned, 16-, 24- and 32-bit signed) and 32-bit
+//! IEEE float, any channel count from 1 to 64 and any rate from 1 to 768000
+//! Hz, including WAVE_FORMAT_EXTENSIBLE headers. An n-bit integer sample maps
+//! to f32 as `s / 2^(n-1)` (16-bit: `s / 32768`; 8-bit is first centred on
+//! 128). Everything else is refused with a message naming the encoding.
 
 use crate::value::{check_channels, check_sample_rate, AudioBuffer};
 
 const FORMAT_PCM: u16 = 1;
 const FORMAT_FLOAT: u16 = 3;
 const FORMAT_EXTENSIBLE: u16 = 0xFFFE;
+const SUPPORTED: &str = "8/16/24/32-bit PCM, 32-bit float";
 
 /// Sample encoding for [`encode_wav`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,21 +106,20 @@ pub fn decode_wav(bytes: &[u8]) -> Result<AudioBuffer, String> {
     let rate =
         check_sample_rate(fmt.rate as i64).map_err(|e| format!("unsupported WAV file: {e}"))?;
     let bytes_per_sample: usize = match (fmt.tag, fmt.bits) {
-        (FORMAT_PCM, 16) => 2,
-        (FORMAT_FLOAT, 32) => 4,
+        (FORMAT_PCM, 8 | 16 | 24 | 32) | (FORMAT_FLOAT, 32) => fmt.bits as usize / 8,
         (FORMAT_PCM, b) => {
             return Err(format!(
-                "unsupported WAV encoding: {b}-bit PCM (supported: 16-bit PCM, 32-bit float)"
+                "unsupported WAV encoding: {b}-bit PCM (supported: {SUPPORTED})"
             ))
         }
         (FORMAT_FLOAT, b) => {
             return Err(format!(
-                "unsupported WAV encoding: {b}-bit float (supported: 16-bit PCM, 32-bit float)"
+                "unsupported WAV encoding: {b}-bit float (supported: {SUPPORTED})"
             ))
         }
         (tag, _) => {
             return Err(format!(
-                "unsupported WAV encoding: format tag {tag} (supported: 16-bit PCM, 32-bit float)"
+                "unsupported WAV encoding: format tag {tag} (supported: {SUPPORTED})"
             ))
         }
     };
@@ -139,14 +140,35 @@ pub fn decode_wav(bytes: &[u8]) -> Result<AudioBuffer, String> {
             frame_bytes
         ));
     }
-    let samples: Vec<f32> = if bytes_per_sample == 2 {
-        data.chunks_exact(2)
-            .map(|c| i16::from_le_bytes([c[0], c[1]]) as f32 / 32768.0)
-            .collect()
-    } else {
-        data.chunks_exact(4)
+    // Integer samples: exact in f64, one rounding to f32 (the same bits on
+    // every target).
+    let samples: Vec<f32> = match (fmt.tag, bytes_per_sample) {
+        (FORMAT_FLOAT, _) => data
+            .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect()
+            .collect(),
+        (_, 1) => data
+            .iter()
+            .map(|&b| (b as i32 - 128) as f32 / 128.0)
+            .collect(),
+        (_, 2) => data
+            .chunks_exact(2)
+            .map(|c| i16::from_le_bytes([c[0], c[1]]) as f32 / 32768.0)
+            .collect(),
+        (_, 3) => data
+            .chunks_exact(3)
+            .map(|c| {
+                let v = i32::from_le_bytes([0, c[0], c[1], c[2]]) >> 8;
+                (v as f64 / 8_388_608.0) as f32
+            })
+            .collect(),
+        _ => data
+            .chunks_exact(4)
+            .map(|c| {
+                let v = i32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+                (v as f64 / 2_147_483_648.0) as f32
+            })
+            .collect(),
     };
     AudioBuffer::new(samples, rate, channels).map_err(|e| format!("invalid WAV file: {e}"))
 }
@@ -255,6 +277,22 @@ mod tests {
     }
 
     #[test]
+    fn pcm8_24_32() {
+        let a = decode_wav(&wav(1, 1, 8000, 8, &[0, 128, 255, 192])).unwrap();
+        assert_eq!(a.samples, vec![-1.0, 0.0, 127.0 / 128.0, 0.5]);
+        // 24-bit: 0x400000 = 0.5, 0x800000 = -1, 0xFFFFFF = -1/2^23.
+        let d24 = [0x00, 0x00, 0x40, 0x00, 0x00, 0x80, 0xFF, 0xFF, 0xFF];
+        let a = decode_wav(&wav(1, 1, 48000, 24, &d24)).unwrap();
+        assert_eq!(a.samples, vec![0.5, -1.0, -1.0 / 8_388_608.0]);
+        let d32: Vec<u8> = [i32::MIN, 1 << 30, 0]
+            .iter()
+            .flat_map(|s| s.to_le_bytes())
+            .collect();
+        let a = decode_wav(&wav(1, 1, 44100, 32, &d32)).unwrap();
+        assert_eq!(a.samples, vec![-1.0, 0.5, 0.0]);
+    }
+
+    #[test]
     fn float32_mono() {
         let data: Vec<u8> = [0.25f32, -0.75]
             .iter()
@@ -321,8 +359,16 @@ mod tests {
             "WAV file has no audio data (empty data chunk)"
         );
         assert_eq!(
-            decode_wav(&wav(1, 1, 8000, 24, &[0; 6])).unwrap_err(),
-            "unsupported WAV encoding: 24-bit PCM (supported: 16-bit PCM, 32-bit float)"
+            decode_wav(&wav(1, 1, 8000, 12, &[0; 6])).unwrap_err(),
+            "unsupported WAV encoding: 12-bit PCM (supported: 8/16/24/32-bit PCM, 32-bit float)"
+        );
+        assert_eq!(
+            decode_wav(&wav(3, 1, 8000, 64, &[0; 16])).unwrap_err(),
+            "unsupported WAV encoding: 64-bit float (supported: 8/16/24/32-bit PCM, 32-bit float)"
+        );
+        assert_eq!(
+            decode_wav(&wav(2, 1, 8000, 4, &[0; 16])).unwrap_err(),
+            "unsupported WAV encoding: format tag 2 (supported: 8/16/24/32-bit PCM, 32-bit float)"
         );
         assert_eq!(
             decode_wav(&wav(1, 2, 8000, 16, &[0; 6])).unwrap_err(),

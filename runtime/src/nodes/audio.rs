@@ -12,7 +12,7 @@ use crate::value::{check_channels, check_sample_rate, AudioBuffer, Value};
 pub fn register(r: &mut Registry) {
     r.register(Box::new(TypedKind::<MediaReaderParams>::new(
         "MediaReader",
-        "Reads a WAV file (16-bit PCM or 32-bit float): the `path` param, or else the input item as a path string.",
+        "Reads a WAV file (8/16/24/32-bit PCM or 32-bit float, any rate, any channel count): the `path` param, or else the input item as a path string.",
         Some(1),
         |ctx, p| {
             Ok(Box::new(MediaReader {

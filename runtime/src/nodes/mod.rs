@@ -4,6 +4,8 @@ pub mod audio;
 pub mod basic;
 #[cfg(feature = "python")]
 pub mod python;
+#[cfg(feature = "whisper")]
+pub mod whisper;
 
 use std::fmt;
 
@@ -19,6 +21,8 @@ pub fn register_builtins(r: &mut Registry) {
     audio::register(r);
     #[cfg(feature = "python")]
     python::register(r);
+    #[cfg(feature = "whisper")]
+    whisper::register(r);
 }
 
 /// A numeric parameter: JSON integers stay `i64`, other numbers are `f64`.
