@@ -13,6 +13,14 @@ one thread each, beam search 5 (whisper-cli's default), and records:
 - the module's compile time (cold, and loading the cached compiled module), apart;
 - the transcripts, and whether native and wasm agree (they must for f16).
 
+It also runs the full pipeline of issue 8 (``MediaReader -> Resample -> Whisper ->
+Output``, ``runtime/examples/whisper/transcribe.json``, same models and audio, 1
+thread) with the native ``pipeline_executor`` and ``pipeline_executor_wasm`` (plain
+engine, precompiled module), greedy (the node's default; with f16 both targets must
+print the same bytes) and beam 5 (like for like with the CLI rows), and records its
+RTF = the executor's whole run (start-up, WAV read, resampling, model load,
+transcription, JSON output; module compilation not included) / audio seconds.
+
 Writes ``reports/whisper_bench.json`` and ``reports/whisper_bench.png``.
 ``--full`` repeats every run 3 times and keeps the fastest.
 """
@@ -21,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import itertools
 import json
 import os
 import platform
@@ -28,6 +37,7 @@ import time
 from pathlib import Path
 
 from . import paths, ui, wasi_runner, whisper
+from . import whisper_pipeline as wp
 from .ui import BuildError
 
 TARGET_RTF_WASM = 2.0  # the proposal: RTF < 2.0 in wasm ...
@@ -107,6 +117,79 @@ def _row(result: whisper.Transcript, label: str, model: str, audio_name: str, se
     }
 
 
+# Whisper params of the pipeline runs: the node's defaults (greedy; native and wasm
+# must print the same bytes with f16), and beam 5 like the CLI rows (like for like
+# with whisper-cli; with timestamps on, beam search may differ between targets).
+PIPELINE_SETTINGS = {
+    "greedy": {"strategy": "greedy", "threads": 1},
+    "beam5": {"strategy": "beam", "beam_size": 5, "threads": 1},
+}
+
+
+def _pipeline_row(run: wp.PipelineRun, setting: str, model: str, audio_name: str, seconds: float) -> dict[str, object]:
+    out = run.result()
+    return {
+        "setting": setting,
+        "model": model,
+        "audio": audio_name,
+        "audio_seconds": round(seconds, 3),
+        "target": run.target,
+        "rtf": round(run.seconds / seconds, 4),
+        "run_seconds": round(run.seconds, 3),
+        "text": out["text"],
+        "segments": len(out["segments"]),
+        "output": run.stdout,
+    }
+
+
+def _pipeline_runs(built: dict[str, Path], audios: dict[str, Path], repeats: int, workdir: Path) -> list[dict]:
+    """The pipeline natively and in wasm for every model and audio (fastest of ``repeats``)."""
+    rows = []
+    for (setting, params), (kind, model) in itertools.product(PIPELINE_SETTINGS.items(), built.items()):
+        manifest = wp.write_manifest(workdir, model, **params)
+        for audio_name, audio in audios.items():
+            seconds = whisper.wav_seconds(audio)
+            for target in ("native", "wasm"):
+                ui.step(f"whisper bench: pipeline {setting} {kind} {audio_name} {target}")
+                best = None
+                for _ in range(repeats):
+                    if target == "native":
+                        run = wp.run_native(manifest, [audio])
+                    else:
+                        run = wp.run_wasm_plain(manifest, [audio])
+                    if best is None or run.seconds < best.seconds:
+                        best = run
+                assert best is not None
+                row = _pipeline_row(best, setting, kind, audio_name, seconds)
+                rows.append(row)
+                ui.info(f"pipeline RTF {row['rtf']:.3f} ({row['run_seconds']:.2f} s)")
+    return rows
+
+
+def _pipeline_comparisons(rows: list[dict], cli_by: dict) -> list[dict]:
+    by = {(r["setting"], r["model"], r["audio"], r["target"]): r for r in rows}
+    out = []
+    for (setting, model, audio, target), n in by.items():
+        if target != "native":
+            continue
+        w = by[(setting, model, audio, "wasm")]
+        out.append(
+            {
+                "setting": setting,
+                "model": model,
+                "audio": audio,
+                "native_rtf": n["rtf"],
+                "wasm_rtf": w["rtf"],
+                "wasm_over_native": round(w["rtf"] / max(n["rtf"], 1e-9), 2),
+                "native_over_cli": round(n["rtf"] / max(cli_by[(model, audio, "native")]["rtf"], 1e-9), 2),
+                "wasm_over_cli": round(w["rtf"] / max(cli_by[(model, audio, "wasm")]["rtf"], 1e-9), 2),
+                "outputs_identical": n["output"] == w["output"],
+                "texts_match": whisper.normalise(n["text"]) == whisper.normalise(w["text"]),
+            }
+        )
+    return out
+
+
 def _chart(report: dict[str, object], out: Path) -> None:
     try:
         import matplotlib
@@ -119,7 +202,7 @@ def _chart(report: dict[str, object], out: Path) -> None:
     cases = [(r["model"], r["audio"]) for r in rows if r["target"] == "native"]
     by = {(r["model"], r["audio"], r["target"]): r for r in rows}
     labels = [f"{m}\n{a.removesuffix('.wav')}" for m, a in cases]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5))
+    fig, (ax1, ax3, ax2) = plt.subplots(1, 3, figsize=(19, 5))
     x = range(len(cases))
     width = 0.27
     native = [by[(m, a, "native")]["rtf"] for m, a in cases]
@@ -159,6 +242,26 @@ def _chart(report: dict[str, object], out: Path) -> None:
         fontsize=9,
     )
     ax2.legend(fontsize=8)
+
+    pipeline = {(c["setting"], c["model"], c["audio"]): c for c in report["pipeline"]["comparisons"]}
+    cases3 = [(m, a) for s, m, a in pipeline if s == "beam5"]
+    labels3 = [f"{m}\n{a.removesuffix('.wav')}" for m, a in cases3]
+    x3 = range(len(cases3))
+    w3 = 0.14
+    series = [
+        ([by[(m, a, "native")]["rtf"] for m, a in cases3], -2.5, "whisper-cli native (beam 5)", "#4c72b0"),
+        ([pipeline[("beam5", m, a)]["native_rtf"] for m, a in cases3], -1.5, "pipeline native, beam 5", "#7f9bd0"),
+        ([pipeline[("greedy", m, a)]["native_rtf"] for m, a in cases3], -0.5, "pipeline native, greedy", "#b7c7e8"),
+        ([by[(m, a, "wasm")]["rtf"] for m, a in cases3], 0.5, "whisper-cli wasm (beam 5)", "#dd8452"),
+        ([pipeline[("beam5", m, a)]["wasm_rtf"] for m, a in cases3], 1.5, "pipeline wasm, beam 5", "#eaa575"),
+        ([pipeline[("greedy", m, a)]["wasm_rtf"] for m, a in cases3], 2.5, "pipeline wasm, greedy", "#f5cfae"),
+    ]
+    for values, offset, name, color in series:
+        ax3.bar([i + offset * w3 for i in x3], values, w3, label=name, color=color)
+    ax3.set_xticks(list(x3), labels3)
+    ax3.set_ylabel("RTF, lower is better")
+    ax3.set_title("Pipeline MediaReader -> Resample -> Whisper vs bare CLI (1 thread)", fontsize=9)
+    ax3.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
@@ -189,7 +292,13 @@ def run(args: argparse.Namespace) -> int:
                 runs.append(row)
                 ui.info(f"RTF {row['rtf']:.3f} (encode {row['encode_ms']:.0f} ms, decode {row['decode_ms']:.0f} ms)")
 
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="whisper-bench-pipeline-") as tmp:
+        pipeline_rows = _pipeline_runs(built, audios, repeats, Path(tmp))
+
     by = {(r["model"], r["audio"], r["target"]): r for r in runs}
+    pipeline_comparisons = _pipeline_comparisons(pipeline_rows, by)
     comparisons = []
     for kind in built:
         for audio_name in audios:
@@ -230,6 +339,16 @@ def run(args: argparse.Namespace) -> int:
         "wasm_module": compile_info,
         "comparisons": comparisons,
         "runs": runs,
+        "pipeline": {
+            "manifest": str(wp.EXAMPLE.relative_to(paths.REPO)),
+            "settings": PIPELINE_SETTINGS,
+            "cli_comparison": "native_over_cli / wasm_over_cli compare with the whisper-cli rows (beam 5, no "
+            "timestamps): like for like for the beam5 setting",
+            "rtf_definition": "the executor's whole run (start-up, WAV read, resample, model load, transcription, "
+            "JSON output; wasm: plain engine, precompiled module, compilation excluded) / audio seconds",
+            "comparisons": pipeline_comparisons,
+            "runs": [{k: v for k, v in r.items() if k != "output"} for r in pipeline_rows],
+        },
         "f16_transcripts_match": not f16_mismatch,
         "bench_seconds": round(time.monotonic() - started, 1),
     }
@@ -247,8 +366,27 @@ def run(args: argparse.Namespace) -> int:
             f"x{c['wasm_over_native']:.1f}  (epoch on: {c['wasm_epoch_rtf']:.3f}, x{c['wasm_epoch_over_native']:.1f})  "
             f"transcripts {'match' if c['transcripts_match'] else 'DIFFER'}"
         )
+    ui.step("whisper bench: pipeline MediaReader -> Resample -> Whisper (RTF native -> wasm)")
+    for c in pipeline_comparisons:
+        print(
+            f"     {c['setting']:<6} {c['model']:<5} {c['audio']:<9} "
+            f"native {c['native_rtf']:.3f}  wasm {c['wasm_rtf']:.3f}  "
+            f"x{c['wasm_over_native']:.1f}  (vs bare CLI: native x{c['native_over_cli']:.2f}, "
+            f"wasm x{c['wasm_over_cli']:.2f})  outputs {'identical' if c['outputs_identical'] else 'differ'}"
+        )
     ui.ok(f"report: {json_path}")
     ui.ok(f"chart:  {png_path}")
+    pipeline_f16 = [
+        c
+        for c in pipeline_comparisons
+        if c["model"] == "f16" and c["setting"] == "greedy" and not c["outputs_identical"]
+    ]
+    if pipeline_f16:
+        raise BuildError(
+            "f16 pipeline outputs (greedy, the node's default) differ between native and wasm: "
+            + "; ".join(c["audio"] for c in pipeline_f16)
+            + f" (see {json_path})"
+        )
     if f16_mismatch:
         raise BuildError(
             "f16 transcripts differ between native and wasm: "
