@@ -35,6 +35,7 @@ SCREENSHOTS_DIR = paths.REPORTS_DIR / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 DEMO_PORT = 8765
 EXPECTED_NAME = "expected-native.json"
+SAMPLES_NAME = "sample-inputs.json"  # input items of the audio pipelines (tests only)
 
 
 def _npm() -> str:
@@ -86,7 +87,7 @@ def site(bundle_names: list[str] | None = None) -> Path:
     if SITE_DIR.exists():
         shutil.rmtree(SITE_DIR)
     shutil.copytree(dist, SITE_DIR, ignore=shutil.ignore_patterns("*.map"))
-    shutil.copytree(index.parent, SITE_DIR / "bundles", ignore=shutil.ignore_patterns(EXPECTED_NAME))
+    shutil.copytree(index.parent, SITE_DIR / "bundles", ignore=shutil.ignore_patterns(EXPECTED_NAME, SAMPLES_NAME))
     return SITE_DIR
 
 
@@ -153,18 +154,39 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def expected_native(index_path: Path) -> Path:
-    """Run every bundled pipeline's manifest with the native runtime; write what it prints."""
+    """Run every bundled pipeline's manifest with the native runtime; write what it prints.
+
+    Audio pipelines run on their sample (jfk.wav as a ``$audio`` item); the items go to
+    ``SAMPLES_NAME`` beside it (the Node tests feed the same items), and ``audio_samples()``
+    names the WAV files the Chromium test uploads."""
     executor = native.executor_path()
     index = json.loads(index_path.read_text())
     expected: dict[str, str] = {}
+    samples: dict[str, list] = {}
     for entry in index["bundles"]:
         meta = bundle.rmpkg().read(index_path.parent / entry["file"]).metadata
         for pipeline in meta["pipelines"]:
-            manifest = paths.EXAMPLE_MANIFESTS / pipeline["manifest"].rsplit("/", 1)[-1]
-            result = ui.run([executor, "run", manifest, "--compact"], capture=True, what="pipeline_executor")
-            expected[f"{entry['name']}/{pipeline['name']}"] = result.stdout
+            key = f"{entry['name']}/{pipeline['name']}"
+            expected[key] = bundle.run_native(entry["name"], pipeline["name"], executor).decode()
+            inputs = bundle.sample_inputs(bundle.pipeline_spec(entry["name"], pipeline["name"]))
+            if inputs is not None:
+                samples[key] = inputs
+    (index_path.parent / SAMPLES_NAME).write_text(json.dumps(samples) + "\n")
     out = index_path.parent / EXPECTED_NAME
     out.write_text(json.dumps(expected, indent=1) + "\n")
+    return out
+
+
+def audio_samples(index_path: Path) -> dict[str, dict[str, str]]:
+    """``{"bundle/pipeline": {"file": WAV, "text": expected transcript}}`` for audio pipelines."""
+    from . import whisper
+
+    out = {}
+    for entry in json.loads(index_path.read_text())["bundles"]:
+        for name in entry["pipelines"]:
+            wav = bundle.sample_audio(bundle.pipeline_spec(entry["name"], name))
+            if wav is not None:
+                out[f"{entry['name']}/{name}"] = {"file": str(wav), "text": whisper.normalise(whisper.JFK_TEXT)}
     return out
 
 
@@ -173,7 +195,11 @@ def node_tests(index_path: Path, expected: Path) -> None:
     demo = paths.BROWSER_DEMO_DIR
     ui.step("PipelineRunner unit tests under Node (real module, shim and wasmer backends)")
     ui.run(["node", "scripts/build.mjs", "--tests"], cwd=demo, what="esbuild (tests)")
-    env = {"RMPKG_BUNDLES_DIR": str(index_path.parent), "RMPKG_EXPECTED": str(expected)}
+    env = {
+        "RMPKG_BUNDLES_DIR": str(index_path.parent),
+        "RMPKG_EXPECTED": str(expected),
+        "RMPKG_SAMPLES": str(index_path.parent / SAMPLES_NAME),
+    }
     ui.run(["node", "--test", "--test-reporter=spec", "dist-test/"], cwd=demo, env=env, what="node --test")
 
 
@@ -188,6 +214,7 @@ def browser_tests(root: Path, expected: Path) -> dict:
             "isolatedUrl": isolated_url,
             "plainUrl": plain_url,
             "expected": json.loads(expected.read_text()),
+            "audio": audio_samples(expected.parent / "index.json"),
             "screenshots": str(SCREENSHOTS_DIR),
             "chromium": str(CHROMIUM),
             "report": str(report),

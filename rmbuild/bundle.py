@@ -27,6 +27,7 @@ import importlib.util
 import inspect as pyinspect
 import json
 import shutil
+import struct
 import sys
 import zipfile
 from collections.abc import Callable
@@ -246,14 +247,26 @@ def pipeline_runtime() -> RuntimeModule:
 # ---------------------------------------------------------------------------
 # bundle specifications
 
+WHISPER_MODEL_KIND = "q5_1"  # the smallest of the built models (~32 MB, 29 MB gzipped)
+WHISPER_MODEL_FILE = f"ggml-tiny.en-{WHISPER_MODEL_KIND}.bin"
+WHISPER_MODEL_MOUNT = "/models/whisper"  # transcribe_audio.json names the model there
+
+
+def _whisper_model() -> Path:
+    from . import whisper
+
+    return whisper.models()[WHISPER_MODEL_KIND]
+
 
 @dataclass(frozen=True)
 class PipelineSpec:
     name: str
-    manifest: str  # file name in runtime/examples/manifests
+    manifest: str  # file name in runtime/examples/<folder>
     title: str
     description: str = ""
-    input_kind: str = "json"
+    input_kind: str = "json"  # "audio": items are $audio values (the demo records or uploads them)
+    folder: str = "manifests"  # below runtime/examples
+    sample: str = ""  # "jfk": tests run it with jfk.wav as a $audio item (see sample_inputs)
 
 
 @dataclass(frozen=True)
@@ -299,13 +312,38 @@ BUNDLES: tuple[BundleSpec, ...] = (
         ),
         python_modules=("scale.py",),
     ),
+    BundleSpec(
+        name="whisper",
+        title="Whisper speech to text",
+        description="whisper.cpp (tiny.en q5_1) in the wasm runtime: audio -> 16 kHz -> text with timestamps.",
+        pipelines=(
+            PipelineSpec(
+                "transcribe",
+                "transcribe_audio.json",
+                "Resample -> Whisper",
+                "Record or upload audio: it is transcribed (tiny.en q5_1, greedy, 1 thread)",
+                input_kind="audio",
+                folder="whisper",
+                sample="jfk",
+            ),
+        ),
+        stdlib=False,  # no Python node
+        models=(
+            ModelSpec(
+                "whisper",
+                lambda: {WHISPER_MODEL_FILE: _whisper_model()},
+                WHISPER_MODEL_MOUNT,
+                "whisper.cpp ggml model: tiny.en converted from CTranslate2, quantized to q5_1",
+            ),
+        ),
+    ),
 )
 
 
 def _pipeline_files(spec: BundleSpec) -> dict[str, Path]:
     files: dict[str, Path] = {}
     for p in spec.pipelines:
-        src = paths.EXAMPLE_MANIFESTS / p.manifest
+        src = EXAMPLES_DIR / p.folder / p.manifest
         if not src.is_file():
             raise BuildError(f"bundle {spec.name}: pipeline manifest {src} does not exist")
         files[f"pipelines/manifests/{p.manifest}"] = src
@@ -512,9 +550,10 @@ def inspect(args: argparse.Namespace) -> int:
 
 
 def run_in_wasmtime(
-    bundle_path: Path, pipeline: str | None = None, manifest: str | None = None
+    bundle_path: Path, pipeline: str | None = None, manifest: str | None = None, inputs: list | None = None
 ) -> wasi_runner.RunResult:
-    """Verify ``bundle_path``, mount it as its metadata says and run one pipeline."""
+    """Verify ``bundle_path``, mount it as its metadata says and run one pipeline
+    (with ``inputs`` as its input items, if given)."""
     import tempfile
 
     bundle = rmpkg().read(bundle_path)
@@ -535,6 +574,9 @@ def run_in_wasmtime(
         if manifest is not None:
             host_manifest.write_text(manifest)
         argv = [a.replace("{manifest}", guest_manifest) for a in meta["runtime"]["argv"]]
+        if inputs is not None:
+            (host_manifest.parent / "_inputs.json").write_text(json.dumps(inputs))
+            argv += ["--input", guest_manifest.rsplit("/", 1)[0] + "/_inputs.json"]
         return wasi_runner.run(
             root / meta["runtime"]["module"],
             argv[1:],
@@ -542,3 +584,77 @@ def run_in_wasmtime(
             env=meta["runtime"]["env"],
             program_name=argv[0],
         )
+
+
+# ---------------------------------------------------------------------------
+# native reference runs (tests, the browser checks)
+
+
+def pipeline_spec(bundle_name: str, pipeline: str) -> PipelineSpec:
+    spec = next((b for b in BUNDLES if b.name == bundle_name), None)
+    found = next((p for p in spec.pipelines if p.name == pipeline), None) if spec else None
+    if found is None:
+        raise BuildError(f"no pipeline {pipeline!r} in bundle {bundle_name!r}")
+    return found
+
+
+def sample_audio(pipeline: PipelineSpec) -> Path | None:
+    """The WAV file a pipeline's tests feed it (``sample``), or None."""
+    if not pipeline.sample:
+        return None
+    if pipeline.sample != "jfk":
+        raise BuildError(f"unknown sample {pipeline.sample!r}")
+    from . import whisper
+
+    return whisper.jfk_wav()
+
+
+def sample_inputs(pipeline: PipelineSpec) -> list | None:
+    """Input items for tests: for an audio pipeline its sample as one ``$audio`` value
+    (16-bit samples / 32768, as the runtime's MediaReader reads them), else None."""
+    import base64
+    import wave
+
+    wav_path = sample_audio(pipeline)
+    if wav_path is None:
+        return None
+    with wave.open(str(wav_path), "rb") as wav:
+        if wav.getsampwidth() != 2:
+            raise BuildError(f"{wav_path}: 16-bit PCM expected")
+        rate, channels, frames = wav.getframerate(), wav.getnchannels(), wav.readframes(wav.getnframes())
+    count = len(frames) // 2
+    ints = struct.unpack(f"<{count}h", frames)
+    data = struct.pack(f"<{count}f", *(v / 32768.0 for v in ints))
+    return [{"$audio": {"sample_rate": rate, "channels": channels, "data_b64": base64.b64encode(data).decode()}}]
+
+
+def run_native(bundle_name: str, pipeline: str, executor: Path) -> bytes:
+    """What the native runtime prints for a bundled pipeline: the bundle's manifest with
+    the model mounts pointed at the host files, and the sample inputs if it has any."""
+    import subprocess
+    import tempfile
+
+    spec = next(b for b in BUNDLES if b.name == bundle_name)
+    p = pipeline_spec(bundle_name, pipeline)
+    src = EXAMPLES_DIR / p.folder / p.manifest
+    with tempfile.TemporaryDirectory(prefix="rmpkg-native-") as tmp:
+        manifest = src  # as is: relative paths (module_path) resolve from the examples folder
+        if spec.models:  # guest model paths -> the host files (such manifests have no relative paths)
+            text = src.read_text()
+            for model in spec.models:
+                host = Path(tmp, "models", model.name)
+                host.mkdir(parents=True)
+                for rel, file in model.files().items():
+                    (host / rel).symlink_to(file)
+                text = text.replace(f'"{model.mount}/', f'"{host}/')
+            manifest = Path(tmp, src.name)
+            manifest.write_text(text)
+        cmd = [str(executor), "run", str(manifest), "--compact"]
+        inputs = sample_inputs(p)
+        if inputs is not None:
+            Path(tmp, "inputs.json").write_text(json.dumps(inputs))
+            cmd += ["--input", str(Path(tmp, "inputs.json"))]
+        proc = subprocess.run(cmd, capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise BuildError(f"native {bundle_name}/{pipeline} failed ({proc.returncode}): {proc.stderr.decode()}")
+    return proc.stdout

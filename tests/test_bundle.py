@@ -180,7 +180,9 @@ def test_real_bundles_verify_and_are_small(built: dict) -> None:
     for entry in built["bundles"]:
         b = rmpkg.read(bundle.BUNDLES_DIR / entry["file"], entry["sha256"])
         assert b.metadata["runtime_target"] == "wasm32-wasi"
-        assert entry["size"] < 8 << 20, f"{entry['name']} is {entry['size']} bytes"
+        # runtime + stdlib under 8 MiB; models come on top (they hardly compress)
+        models = sum(len(data) for member, data in b.files.items() if member.startswith("models/"))
+        assert entry["size"] < (8 << 20) + models, f"{entry['name']} is {entry['size']} bytes"
 
 
 def test_real_bundle_rewrites_to_the_same_bytes(built: dict, tmp_path: Path) -> None:
@@ -198,8 +200,19 @@ def test_real_bundles_equal_native(built: dict) -> None:
     for entry in built["bundles"]:
         b = rmpkg.read(bundle.BUNDLES_DIR / entry["file"])
         for p in b.metadata["pipelines"]:
-            manifest = paths.EXAMPLE_MANIFESTS / p["manifest"].rsplit("/", 1)[-1]
-            want = subprocess.run([executor, "run", manifest, "--compact"], capture_output=True, check=True).stdout
-            got = bundle.run_in_wasmtime(bundle.BUNDLES_DIR / entry["file"], p["name"])
+            want = bundle.run_native(entry["name"], p["name"], executor)
+            inputs = bundle.sample_inputs(bundle.pipeline_spec(entry["name"], p["name"]))
+            got = bundle.run_in_wasmtime(bundle.BUNDLES_DIR / entry["file"], p["name"], inputs=inputs)
             assert got.exit_code == 0, got.stderr.decode()
             assert got.stdout == want, f"{entry['name']}/{p['name']}"
+
+
+def test_whisper_bundle_transcribes_jfk(built: dict) -> None:
+    from rmbuild import whisper
+
+    spec = bundle.pipeline_spec("whisper", "transcribe")
+    got = bundle.run_in_wasmtime(bundle.BUNDLES_DIR / "whisper.rmpkg", "transcribe", inputs=bundle.sample_inputs(spec))
+    assert got.exit_code == 0, got.stderr.decode()
+    out = json.loads(got.stdout)["outputs"]["out"][0]
+    assert whisper.normalise(out["text"]) == whisper.normalise(whisper.JFK_TEXT)
+    assert out["segments"] and out["language"] == "en"

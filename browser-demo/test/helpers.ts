@@ -26,6 +26,12 @@ export function expectedOutputs(): Record<string, string> {
   return JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
 }
 
+/** Input items of the audio pipelines (`{"<bundle>/<pipeline>": [items]}`), written by the Python side. */
+export function sampleInputs(): Record<string, unknown[]> {
+  const file = process.env.RMPKG_SAMPLES ?? join(bundlesDir, "sample-inputs.json");
+  return JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown[]>;
+}
+
 export interface Entry {
   path: string;
   data: Uint8Array;

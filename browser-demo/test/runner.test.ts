@@ -8,10 +8,11 @@ import { after, describe, it } from "node:test";
 import { PipelineRunner } from "../src/runner.js";
 import { PipelineError } from "../src/bundle/errors.js";
 import type { BackendName } from "../src/types.js";
-import { bundleBytes, bundleIndex, expectedOutputs } from "./helpers.js";
+import { bundleBytes, bundleIndex, expectedOutputs, sampleInputs } from "./helpers.js";
 
 const index = bundleIndex();
 const expected = expectedOutputs();
+const samples = sampleInputs();
 const backends: BackendName[] = (process.env.RMPKG_BACKENDS ?? "shim,wasmer").split(",") as BackendName[];
 
 for (const backend of backends) {
@@ -28,7 +29,8 @@ for (const backend of backends) {
           const runner = await PipelineRunner.load(bundleBytes(entry.name), { backend, worker: false, sha256: entry.sha256 });
           runners.push(runner);
           assert.equal(runner.backend, backend);
-          const result = await runner.run({ pipeline });
+          const inputs = samples[key];
+          const result = await runner.run({ pipeline, ...(inputs ? { inputs } : {}) });
           assert.equal(result.stdout.trim(), expected[key]!.trim());
           assert.ok(typeof result.result.outputs === "object");
           for (const t of ["compileMs", "mountMs", "runMs", "totalMs"] as const) {
