@@ -247,33 +247,51 @@ def test_whisper_without_resample_says_what_to_add(work, f16, executor, layout):
         assert (run.exit_code, run.error) == (3, expected), run.target
 
 
-def _bad_models(work: Path, f16: Path) -> dict[str, tuple[Path, str]]:
+BAD_MODELS = {
+    "garbage": "not a whisper ggml model (bad magic)",
+    "empty": "the model file is empty",
+    "truncated-header": "truncated model file (mel filters: needs 64320 bytes, 944 left)",
+    "truncated-tensors": (
+        "truncated model file (tensor 'decoder.token_embedding.weight': needs 39831552 bytes, 26421508 left)"
+    ),
+    # header fields whisper.cpp does not check (ggml asserts, or a C++ exception, without the runtime's check)
+    "bad-ftype": "unsupported model file (ftype 4)",
+    "bad-heads": "not a valid whisper model (state size not a multiple of the head count)",
+    "bad-vocab": "not a valid whisper model (n_vocab is 51863, expected one of [51864, 51865, 51866])",
+}
+
+
+@pytest.fixture(scope="module")
+def bad_models(work, f16) -> dict[str, Path]:
     folder = work / "bad-models"
-    folder.mkdir(exist_ok=True)
-    garbage = folder / "garbage.bin"
-    garbage.write_bytes(b"this is not a ggml model" * 100)
-    short = folder / "truncated-header.bin"
-    short.write_bytes(f16.read_bytes()[:1000])
-    cut = folder / "truncated-tensors.bin"
-    cut.write_bytes(f16.read_bytes()[:30_000_000])
-    empty = folder / "empty.bin"
-    empty.write_bytes(b"")
-    return {
-        "garbage": (garbage, "not a whisper ggml model (bad magic)"),
-        "truncated-header": (short, "truncated model file (mel filters: needs 64320 bytes, 944 left)"),
-        "truncated-tensors": (
-            cut,
-            "truncated model file (tensor 'decoder.token_embedding.weight': needs 39831552 bytes, 26421508 left)",
-        ),
-        "empty": (empty, "the model file is empty"),
+    folder.mkdir()
+    model = f16.read_bytes()
+
+    def header(index: int, value: int) -> bytes:  # the 11 int32 after the magic
+        at = 4 + 4 * index
+        return model[:at] + struct.pack("<i", value) + model[at + 4 :]
+
+    contents = {
+        "garbage": b"this is not a ggml model" * 100,
+        "empty": b"",
+        "truncated-header": model[:1000],
+        "truncated-tensors": model[:30_000_000],
+        "bad-ftype": header(10, 4),
+        "bad-heads": header(3, 7),  # n_audio_head: 384 is not a multiple of 7
+        "bad-vocab": header(0, 51863),
     }
+    out = {}
+    for name, content in contents.items():
+        out[name] = folder / f"{name}.bin"
+        out[name].write_bytes(content)
+    return out
 
 
-@pytest.mark.parametrize("name", ["garbage", "truncated-header", "truncated-tensors", "empty"])
-def test_bad_model_file_is_a_clear_node_error_on_both_targets(work, f16, audio, executor, layout, name):
-    model, reason = _bad_models(work, f16)[name]
+@pytest.mark.parametrize("name", sorted(BAD_MODELS))
+def test_bad_model_file_is_a_clear_node_error_on_both_targets(work, bad_models, audio, executor, layout, name):
+    model = bad_models[name]
     manifest = wp.write_manifest(_case_dir(work, f"bad-model-{name}"), model)
-    expected = f"error: node 'asr' (Whisper) failed on item 0: cannot load whisper model '{model}': {reason}"
+    expected = f"error: node 'asr' (Whisper) failed on item 0: cannot load whisper model '{model}': {BAD_MODELS[name]}"
     for run in (_native(manifest, [audio / "jfk.wav"], executor), _wasm(manifest, [audio / "jfk.wav"], layout)):
         assert (run.exit_code, run.error, run.stdout) == (3, expected, ""), run.target
 

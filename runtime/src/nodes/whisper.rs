@@ -410,6 +410,14 @@ mod model_file {
     /// Encoder depths of the released model sizes (tiny .. large); whisper.cpp
     /// derives the model type from it and has no entry for other values.
     const KNOWN_LAYERS: [i32; 5] = [4, 6, 12, 24, 32];
+    /// whisper.cpp's token layout exists for these vocabularies only (English,
+    /// multilingual, large-v3).
+    const VOCAB_SIZES: [i32; 3] = [51864, 51865, 51866];
+    /// ggml file types with a weight type in `type_layout` (ggml asserts on others).
+    const FTYPES: [i32; 13] = [0, 1, 2, 3, 7, 8, 9, 10, 11, 12, 13, 14, 24];
+    const QNT_VERSION_FACTOR: i32 = 1000;
+    /// Frequency bins of whisper's 400-point FFT.
+    const MEL_FFT_BINS: u64 = 201;
 
     struct Reader {
         inner: BufReader<File>,
@@ -495,7 +503,7 @@ mod model_file {
         for v in h.iter_mut() {
             *v = r.i32("header")?;
         }
-        let [n_vocab, n_audio_ctx, n_audio_state, n_audio_head, n_audio_layer, n_text_ctx, n_text_state, n_text_head, n_text_layer, n_mels, _ftype] =
+        let [n_vocab, n_audio_ctx, n_audio_state, n_audio_head, n_audio_layer, n_text_ctx, n_text_state, n_text_head, n_text_layer, n_mels, ftype] =
             h;
         bounded(n_vocab, 1 << 20, "n_vocab")?;
         bounded(n_audio_ctx, 1 << 16, "n_audio_ctx")?;
@@ -511,18 +519,37 @@ mod model_file {
                 "not a valid whisper model (n_audio_layer is {n_audio_layer}, expected one of {KNOWN_LAYERS:?})"
             ));
         }
+        // What whisper.cpp assumes without checking (it asserts or throws otherwise).
         if n_text_state != n_audio_state {
             return Err(
                 "not a valid whisper model (n_text_state differs from n_audio_state)".into(),
             );
         }
+        if n_audio_state % n_audio_head != 0 || n_text_state % n_text_head != 0 {
+            return Err(
+                "not a valid whisper model (state size not a multiple of the head count)".into(),
+            );
+        }
+        if !VOCAB_SIZES.contains(&n_vocab) {
+            return Err(format!(
+                "not a valid whisper model (n_vocab is {n_vocab}, expected one of {VOCAB_SIZES:?})"
+            ));
+        }
+        if !FTYPES.contains(&(ftype % QNT_VERSION_FACTOR)) {
+            return Err(format!("unsupported model file (ftype {ftype})"));
+        }
         let n_mel = bounded(r.i32("mel filters")?, 1024, "mel filter count")?;
         let n_fft = bounded(r.i32("mel filters")?, 1 << 16, "mel filter length")?;
+        if n_mel != n_mels as u64 || n_fft != MEL_FFT_BINS {
+            return Err(format!(
+                "not a valid whisper model (mel filters are {n_mel} x {n_fft}, expected {n_mels} x {MEL_FFT_BINS})"
+            ));
+        }
         r.skip(n_mel * n_fft * 4, "mel filters")?;
         let words = r.i32("vocabulary")?;
-        if !(0..=1 << 20).contains(&words) {
+        if !(0..=n_vocab).contains(&words) {
             return Err(format!(
-                "not a valid whisper model (vocabulary size {words})"
+                "not a valid whisper model (vocabulary of {words} tokens, n_vocab is {n_vocab})"
             ));
         }
         for _ in 0..words {
