@@ -67,6 +67,8 @@ fn link_whisper() {
         println!("cargo:rustc-link-lib=wasi-emulated-mman");
     } else if os == "macos" {
         println!("cargo:rustc-link-lib=c++");
+        // ggml's CPU backend uses Accelerate (vDSP) on Apple platforms by default
+        println!("cargo:rustc-link-lib=framework=Accelerate");
     } else {
         println!("cargo:rustc-link-lib=stdc++");
     }
