@@ -648,121 +648,6 @@ def wav_seconds(path: Path) -> float:
 
 
 # ---------------------------------------------------------------------------
-# the "plain" wasmtime engine: no epoch interruption
-
-
-# wasi_runner's engine enables epoch interruption (its time limit), which puts a
-# check on every loop back-edge: measured 2x slower on whisper's encoder. The plain
-# engine has none; its time limit is the child process it runs in, killed on expiry.
-PLAIN_ENGINE_SETTINGS = {"wasm_simd": True, "cranelift_opt_level": "speed", "epoch_interruption": False}
-
-
-def _plain_engine():
-    import wasmtime
-
-    config = wasmtime.Config()
-    for key, value in PLAIN_ENGINE_SETTINGS.items():
-        setattr(config, key, value)
-    return wasmtime.Engine(config)
-
-
-def precompiled_module(module: Path | None = None) -> Path:
-    """whisper-cli.wasm compiled ahead of time for the plain engine (a .cwasm, cached)."""
-    import importlib.metadata
-
-    module = Path(module or wasm_cli())
-
-    def build(out: Path) -> None:
-        import wasmtime
-
-        started = time.perf_counter()
-        compiled = wasmtime.Module(_plain_engine(), module.read_bytes())
-        (out / "whisper-cli.cwasm").write_bytes(compiled.serialize())
-        (out / "compile.json").write_text(json.dumps({"compile_seconds": time.perf_counter() - started}))
-
-    out = steps.cached(
-        "whisper-cwasm",
-        inputs=[module],
-        facts={
-            "wasmtime": importlib.metadata.version("wasmtime"),
-            "settings": PLAIN_ENGINE_SETTINGS,
-            "cpu": _cpu_model(),
-        },
-        build=build,
-    )
-    return out / "whisper-cli.cwasm"
-
-
-def _run_plain_child(request: dict[str, object]) -> dict[str, object]:
-    """In the child process: run the precompiled module once, outputs to files."""
-    import wasmtime
-
-    started = time.perf_counter()
-    engine = _plain_engine()
-    module = wasmtime.Module.deserialize_file(engine, str(request["cwasm"]))
-    load_seconds = time.perf_counter() - started
-    wasi = wasmtime.WasiConfig()
-    wasi.argv = ["whisper-cli", *request["args"]]
-    wasi.stdout_file = str(request["stdout"])
-    wasi.stderr_file = str(request["stderr"])
-    for guest, host in dict(request["preopens"]).items():
-        wasi.preopen_dir(str(host), guest)
-    store = wasmtime.Store(engine)
-    store.set_wasi(wasi)
-    linker = wasmtime.Linker(engine)
-    linker.define_wasi()
-    exit_code, trap = 0, None
-    started = time.perf_counter()
-    try:
-        linker.instantiate(store, module).exports(store)["_start"](store)
-    except wasmtime.ExitTrap as exc:
-        exit_code = exc.code
-    except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
-        exit_code, trap = 134, str(exc).strip().splitlines()[-1]
-    return {
-        "exit_code": exit_code,
-        "trap": trap,
-        "run_seconds": time.perf_counter() - started,
-        "load_seconds": load_seconds,
-    }
-
-
-def run_plain(args: Sequence[str], preopens: dict[str, Path], timeout: float) -> tuple[int, str, str, float, float]:
-    """Run whisper-cli.wasm on the plain engine in a child process:
-    (exit code, stdout, stderr, run seconds, module load seconds)."""
-    import tempfile
-
-    cwasm = precompiled_module()
-    with tempfile.TemporaryDirectory(prefix="whisper-plain-") as tmp:
-        request = {
-            "cwasm": str(cwasm),
-            "args": list(args),
-            "preopens": {guest: str(host) for guest, host in preopens.items()},
-            "stdout": str(Path(tmp, "stdout")),
-            "stderr": str(Path(tmp, "stderr")),
-        }
-        try:
-            proc = subprocess.run(
-                [sys.executable, "-m", "rmbuild.whisper", "--run-plain", json.dumps(request)],
-                cwd=paths.REPO,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise WhisperError(f"whisper-cli.wasm (plain engine) exceeded its time limit of {timeout:g} s") from exc
-        if proc.returncode != 0:
-            raise WhisperError(f"the wasm runner process failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
-        result = json.loads(proc.stdout.strip().splitlines()[-1])
-        out = Path(tmp, "stdout").read_text(errors="replace")
-        err = Path(tmp, "stderr").read_text(errors="replace")
-        if result["trap"]:
-            err += f"\nerror: the wasm module trapped: {result['trap']}\n"
-        return result["exit_code"], out, err, result["run_seconds"], result["load_seconds"]
-
-
-# ---------------------------------------------------------------------------
 # transcription (tests and the benchmark)
 
 _TIMING = re.compile(r"whisper_print_timings:\s+(\w+) time =\s+([\d.]+) ms")
@@ -817,9 +702,9 @@ def transcribe(
 ) -> Transcript:
     """Transcribe ``audio`` (16 kHz WAV) with ``model`` on ``target`` ("native" or "wasm").
 
-    For wasm, ``engine`` is "runner" (the project's ``wasi_runner``: epoch-interruption
-    time limit, compiled-module cache) or "plain" (no epoch interruption, a
-    precompiled module, run in a child process that is killed on timeout)."""
+    For wasm, ``engine`` is "runner" (``wasi_runner.run``: epoch-interruption time
+    limit) or "plain" (``wasi_runner.run_plain``: no epoch interruption, a child
+    process killed on timeout); both use the compiled-module cache."""
     model, audio = Path(model).resolve(), Path(audio).resolve()
     rate, _ = read_wav(audio)  # a clear error for anything that is not a usable WAV
     if rate != 16000:
@@ -841,21 +726,11 @@ def transcribe(
         result = _parse(target, model, audio, proc.stdout, proc.stderr, proc.returncode)
         result.wall_seconds = time.perf_counter() - started
         return result
-    if target == "wasm" and engine == "plain":
-        args = _cli_args(f"/model/{model.name}", f"/audio/{audio.name}", threads, beam)
-        code, out, err, run_seconds, load_seconds = run_plain(
-            args, {"/model": model.parent, "/audio": audio.parent}, timeout
-        )
-        result = _parse(target, model, audio, out, err, code)
-        result.wall_seconds, result.compile_seconds, result.compiled_from_cache = run_seconds, load_seconds, True
-        result.engine = "plain"
-        return result
-    if target == "wasm" and engine == "runner":
-        preopens = {"/model": model.parent, "/audio": audio.parent}
-        run = wasi_runner.run(
+    if target == "wasm" and engine in ("plain", "runner"):
+        run = (wasi_runner.run_plain if engine == "plain" else wasi_runner.run)(
             wasm_cli(),
             _cli_args(f"/model/{model.name}", f"/audio/{audio.name}", threads, beam),
-            preopens=preopens,
+            preopens={"/model": model.parent, "/audio": audio.parent},
             timeout=timeout,
             use_cache=use_cache,
             program_name="whisper-cli",
@@ -865,7 +740,7 @@ def transcribe(
         result.wall_seconds = run.run_seconds
         result.compile_seconds = run.compile_seconds
         result.compiled_from_cache = run.compiled_from_cache
-        result.engine = "runner"
+        result.engine = engine
         return result
     raise WhisperError(f"unknown target {target!r} / engine {engine!r} (native, or wasm with runner or plain)")
 
@@ -895,15 +770,3 @@ def build(args: argparse.Namespace) -> int:
         ui.ok(f"model {kind:<5} {path} ({ui.human_bytes(path.stat().st_size)})")
     ui.ok(f"long audio:   {long} ({wav_seconds(long):.1f} s)")
     return 0
-
-
-def _main(argv: list[str]) -> int:
-    if len(argv) == 2 and argv[0] == "--run-plain":
-        print(json.dumps(_run_plain_child(json.loads(argv[1]))))
-        return 0
-    print("usage: python -m rmbuild.whisper --run-plain REQUEST_JSON (internal)", file=sys.stderr)
-    return 2
-
-
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))

@@ -174,10 +174,11 @@ def test_python_node_with_either_stdlib_layout(native, stdlib):
     assert_same(run_native(native, args), run_wasm(args, dirs=(EXAMPLES,), stdlib=stdlib), stdlib)
 
 
-def test_manifest_on_stdin(native):
+@pytest.mark.parametrize("plain", [False, True], ids=["epoch-interruption", "plain-child-process"])
+def test_manifest_on_stdin(native, plain):
     text = (MANIFESTS / "python_inline.json").read_bytes()
     args = ["run", "-", "--compact"]
-    assert_same(run_native(native, args, stdin=text), run_wasm(args, stdin=text), "stdin")
+    assert_same(run_native(native, args, stdin=text), run_wasm(args, stdin=text, plain=plain), "stdin")
 
 
 def test_inputs_file_replaces_manifest_inputs(native, tmp_path):
@@ -345,12 +346,14 @@ def test_python_resource_errors_do_not_trap(body):
     assert "RecursionError" in text or "MemoryError" in text, text
 
 
-def test_runaway_python_node_is_stopped_by_the_time_limit():
-    """The host's wall-clock limit ends an endless node (a trap by design, reported as such)."""
+@pytest.mark.parametrize("plain", [False, True], ids=["epoch-interruption", "plain-child-process"])
+def test_runaway_python_node_is_stopped_by_the_time_limit(plain):
+    """The host's wall-clock limit ends an endless node (a trap by design, reported as such),
+    by epoch interruption or, on the plain engine, by killing the child process."""
     from rmbuild import wasi_runner
 
     body = "class P:\n    def process(self, x):\n        while True:\n            pass\n"
-    result = wasm.run(["run", "-"], stdin=python_manifest(body), timeout=2, layout=layout_for("zip"))
+    result = wasm.run(["run", "-"], stdin=python_manifest(body), timeout=2, layout=layout_for("zip"), plain=plain)
     assert result.exit_code == wasi_runner.TRAP_EXIT_CODE
     assert result.trap and "time limit" in result.trap
     assert result.run_seconds < 30
