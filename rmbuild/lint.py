@@ -15,7 +15,7 @@ def ruff() -> None:
 
 
 def rust() -> None:
-    env = {"CARGO_TARGET_DIR": str(paths.cargo_target_dir("native")), "PYO3_PYTHON": native.python_for_pyo3()}
+    env = native.cargo_env()
     ui.run(["cargo", "fmt", "--all", "--check"], cwd=paths.RUNTIME_DIR, what="cargo fmt")
     ui.run(
         ["cargo", "clippy", "--locked", "--workspace", "--all-targets", "--", "-D", "warnings"],
@@ -28,7 +28,7 @@ def rust() -> None:
     ui.run(
         ["cargo", "clippy", "--locked", *whisper, "--", "-D", "warnings"],
         cwd=paths.RUNTIME_DIR,
-        env={**env, native.WHISPER_LIB_ENV: str(native.whisper_lib_dir())},
+        env=env,
         what="cargo clippy --features whisper",
     )
 

@@ -17,7 +17,6 @@ BINARY = "pipeline_executor"
 # python: the default feature, named so the cache key shows it; whisper: the
 # Whisper node, linking whisper.cpp's native static build (rmbuild.whisper).
 FEATURES = ("python", "whisper")
-WHISPER_LIB_ENV = "PIPELINE_WHISPER_LIB_DIR"  # read by runtime/build.rs
 
 
 def whisper_lib_dir() -> Path:
@@ -32,6 +31,16 @@ def python_for_pyo3() -> str:
     """The interpreter PyO3 links against: the base one, not a nox venv's copy, so
     the build (and its cache key) is the same from every session."""
     return getattr(sys, "_base_executable", None) or sys.executable
+
+
+def cargo_env(whisper_lib: Path | None = None) -> dict[str, str]:
+    """Environment of every native cargo command on the runtime (build, test, clippy):
+    its own target dir, the interpreter PyO3 links, whisper.cpp's archives."""
+    return {
+        "CARGO_TARGET_DIR": str(paths.cargo_target_dir("native")),
+        "PYO3_PYTHON": python_for_pyo3(),
+        paths.WHISPER_LIB_ENV: str(whisper_lib or whisper_lib_dir()),
+    }
 
 
 def build_runtime() -> Path:
@@ -53,7 +62,7 @@ def build_runtime() -> Path:
         ui.run(
             ["cargo", "build", "--release", "--locked", "--bin", BINARY, "--features", ",".join(FEATURES)],
             cwd=paths.RUNTIME_DIR,
-            env={"CARGO_TARGET_DIR": str(target), "PYO3_PYTHON": python, WHISPER_LIB_ENV: str(whisper_lib)},
+            env=cargo_env(whisper_lib),
         )
         (out / "bin").mkdir()
         shutil.copy2(target / "release" / BINARY, out / "bin" / BINARY)

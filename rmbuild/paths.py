@@ -16,6 +16,8 @@ EXAMPLE_MANIFESTS = RUNTIME_DIR / "examples" / "manifests"
 REPORTS_DIR = REPO / "reports"
 
 CACHE_ENV = "RMBUILD_CACHE"
+# runtime/build.rs links whisper.cpp's static archives from this folder (feature `whisper`)
+WHISPER_LIB_ENV = "PIPELINE_WHISPER_LIB_DIR"
 
 
 def cache_root() -> Path:

@@ -11,22 +11,14 @@ from . import native, paths, toolchains, ui
 
 def rust_tests() -> None:
     toolchains.ensure("native")
+    env = native.cargo_env()
     ui.step("cargo test (runtime, native)")
-    ui.run(
-        ["cargo", "test", "--locked"],
-        cwd=paths.RUNTIME_DIR,
-        env={"CARGO_TARGET_DIR": str(paths.cargo_target_dir("native")), "PYO3_PYTHON": native.python_for_pyo3()},
-        what="cargo test",
-    )
+    ui.run(["cargo", "test", "--locked"], cwd=paths.RUNTIME_DIR, env=env, what="cargo test")
     ui.step("cargo test (runtime, native, Whisper node unit tests)")
     ui.run(
         ["cargo", "test", "--locked", "--features", "whisper", "--lib", "nodes::whisper"],
         cwd=paths.RUNTIME_DIR,
-        env={
-            "CARGO_TARGET_DIR": str(paths.cargo_target_dir("native")),
-            "PYO3_PYTHON": native.python_for_pyo3(),
-            native.WHISPER_LIB_ENV: str(native.whisper_lib_dir()),
-        },
+        env=env,
         what="cargo test --features whisper",
     )
 

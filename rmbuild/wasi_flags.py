@@ -32,9 +32,8 @@ BUILD_STD = "std,panic_abort"
 RUST_BIN = "pipeline_executor_wasm"
 # The runtime's features in the wasm build: Python nodes, the Whisper node
 # (whisper.cpp's zig-built archives, linked by runtime/build.rs from the folder
-# in WHISPER_LIB_ENV together with zig's libc++), no tokio.
+# in paths.WHISPER_LIB_ENV together with zig's libc++), no tokio.
 RUST_FEATURES = ("python", "whisper")
-WHISPER_LIB_ENV = "PIPELINE_WHISPER_LIB_DIR"
 
 # Python's guest layout: the stdlib is preopened at PYTHON_LIB_GUEST (holding
 # python311.zip or python3.11/) and PYTHONHOME points at its parent.

@@ -307,7 +307,7 @@ def _cargo_env(libpython: Path, whisper_lib: Path) -> dict[str, str]:
         "CARGO_TARGET_DIR": str(paths.cargo_target_dir("wasm")),
         "PYO3_CONFIG_FILE": str(pyo3_cfg),
         "CARGO_ENCODED_RUSTFLAGS": "\x1f".join(flags),
-        wasi_flags.WHISPER_LIB_ENV: str(whisper_lib),
+        paths.WHISPER_LIB_ENV: str(whisper_lib),
         "CARGO_TERM_COLOR": os.environ.get("CARGO_TERM_COLOR", "auto"),
     }
 
