@@ -33,6 +33,7 @@ import itertools
 import json
 import os
 import platform
+import tempfile
 import time
 from pathlib import Path
 
@@ -291,8 +292,6 @@ def run(args: argparse.Namespace) -> int:
                 row = _row(result, label, kind, audio_name, seconds)
                 runs.append(row)
                 ui.info(f"RTF {row['rtf']:.3f} (encode {row['encode_ms']:.0f} ms, decode {row['decode_ms']:.0f} ms)")
-
-    import tempfile
 
     with tempfile.TemporaryDirectory(prefix="whisper-bench-pipeline-") as tmp:
         pipeline_rows = _pipeline_runs(built, audios, repeats, Path(tmp))
