@@ -1,22 +1,19 @@
 """The PipelineRunner under Node and the demo in Debian Chromium (both WASI
-backends), through the same code as `nox -s browser`. Skipped where Node/npm
-or Chromium cannot be had."""
+backends), through the same code as `nox -s browser`. Node, npm and Chromium are
+installed by the toolchain check (apt, as root) or the tests fail saying what to install."""
 
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
-from rmbuild import browser, bundle, paths
-from rmbuild.ui import BuildError
+from rmbuild import browser, bundle, paths, toolchains
 
 
 @pytest.fixture(scope="module")
 def site_and_expected():
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("Node.js and npm are needed for the browser tests")
+    toolchains.ensure("browser")
     root = browser.site()
     expected = browser.expected_native(bundle.BUNDLES_DIR / "index.json")
     return root, expected
@@ -29,12 +26,7 @@ def test_node_unit_tests(site_and_expected) -> None:
 
 def test_chromium_end_to_end(site_and_expected) -> None:
     root, expected = site_and_expected
-    try:
-        report = browser.browser_tests(root, expected)
-    except BuildError as exc:
-        if "missing" in str(exc):
-            pytest.skip(str(exc))
-        raise
+    report = browser.browser_tests(root, expected)
     assert report["outside"] == []
     assert all(r["ok"] for r in report["results"]), [r for r in report["results"] if not r["ok"]]
     names = {r["name"] for r in report["results"]}
