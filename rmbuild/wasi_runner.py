@@ -4,7 +4,7 @@ parity and benchmarks all do it.
 - only the folders given as ``preopens`` are visible to the guest, read-only
   unless their guest path is listed in ``writable``;
 - a wall-clock limit (epoch interruption) and a memory limit stop runaways;
-  ``run_plain`` has no epoch interruption (it puts a check on every loop back-edge,
+  ``run(plain=True)`` has no epoch interruption (it puts a check on every loop back-edge,
   measured 2x slower on whisper's encoder): it runs the module in a child process
   that is killed when the time limit expires (benchmarks use it);
 - compiled modules are cached on disk (keyed by module hash, wasmtime version
@@ -140,29 +140,32 @@ def run(
     use_cache: bool = True,
     program_name: str | None = None,
     writable: Collection[str] = (),
+    plain: bool = False,
 ) -> RunResult:
     """Run ``module_path`` as a WASI command. ``preopens`` maps guest path -> host folder;
-    those whose guest path is in ``writable`` can be written, the others are read-only."""
-    return _run_in_process(
-        Path(module_path),
-        args,
-        preopens=preopens,
-        env=env,
-        stdin=stdin,
-        epoch_timeout=timeout,
-        memory_limit=memory_limit,
-        use_cache=use_cache,
-        program_name=program_name,
-        writable=writable,
-    )
+    those whose guest path is in ``writable`` can be written, the others are read-only.
+
+    ``plain``: on an engine without epoch interruption, in a child process killed after
+    ``timeout`` seconds (same result; ``compile_seconds`` is the child's compile or load)."""
+    options = {
+        "preopens": {guest: str(host) for guest, host in (preopens or {}).items()},
+        "env": dict(env or {}),
+        "memory_limit": memory_limit,
+        "use_cache": use_cache,
+        "program_name": program_name,
+        "writable": list(writable),
+    }
+    if plain:
+        return _run_in_child(Path(module_path).resolve(), list(args), stdin, timeout, options)
+    return _run_in_process(Path(module_path), args, stdin=stdin, epoch_timeout=timeout, **options)
 
 
 def _run_in_process(
     module_path: Path,
     args: Sequence[str],
     *,
-    preopens: Mapping[str, Path] | None,
-    env: Mapping[str, str] | None,
+    preopens: Mapping[str, str | Path],
+    env: Mapping[str, str],
     stdin: bytes,
     epoch_timeout: float | None,
     memory_limit: int,
@@ -188,7 +191,7 @@ def _run_in_process(
         wasi.stdin_file = str(in_path)
         wasi.stdout_file = str(out_path)
         wasi.stderr_file = str(err_path)
-        for guest, host in (preopens or {}).items():
+        for guest, host in preopens.items():
             if not Path(host).is_dir():
                 raise BuildError(f"preopen {guest} -> {host}: not a folder")
             wasi.preopen_dir(str(host), guest, guest in writable)
@@ -240,30 +243,10 @@ def _timed_out(stdout: bytes | None, stderr: bytes | None, timeout: float) -> Ru
 PLAIN_CHILD_FLAG = "--plain-child"
 
 
-def run_plain(
-    module_path: Path,
-    args: Sequence[str] = (),
-    *,
-    preopens: Mapping[str, Path] | None = None,
-    env: Mapping[str, str] | None = None,
-    stdin: bytes = b"",
-    timeout: float = DEFAULT_TIMEOUT_SECONDS,
-    memory_limit: int = DEFAULT_MEMORY_LIMIT,
-    use_cache: bool = True,
-    program_name: str | None = None,
-) -> RunResult:
-    """``run`` on an engine without epoch interruption, in a child process killed after
-    ``timeout`` seconds (same result; ``compile_seconds`` is the child's compile or load)."""
-    request = {
-        "module": str(Path(module_path).resolve()),
-        "args": list(args),
-        "preopens": {guest: str(host) for guest, host in (preopens or {}).items()},
-        "env": dict(env or {}),
-        "stdin": base64.b64encode(stdin).decode(),
-        "memory_limit": memory_limit,
-        "use_cache": use_cache,
-        "program_name": program_name,
-    }
+def _run_in_child(module_path: Path, args: list[str], stdin: bytes, timeout: float, options: dict) -> RunResult:
+    """``run(plain=True)``: ``_run_in_process`` without epoch interruption, in a child
+    process (``_plain_child``) that is killed when ``timeout`` expires."""
+    request = {"module": str(module_path), "args": args, "stdin": base64.b64encode(stdin).decode(), **options}
     with tempfile.TemporaryDirectory(prefix="rmbuild-wasi-plain-") as tmp:
         result_file = Path(tmp, "result.json")
         cmd = [sys.executable, "-m", "rmbuild.wasi_runner", PLAIN_CHILD_FLAG, str(result_file)]
@@ -282,21 +265,12 @@ def run_plain(
 
 
 def _plain_child(result_file: str) -> int:
-    """In ``run_plain``'s child: the request on stdin, the RunResult as JSON into ``result_file``."""
+    """In ``_run_in_child``'s child: the request on stdin, the RunResult as JSON into ``result_file``."""
     request = json.loads(sys.stdin.buffer.read())
+    module, args = Path(request.pop("module")), request.pop("args")
+    stdin = base64.b64decode(request.pop("stdin"))
     try:
-        result = _run_in_process(
-            Path(request["module"]),
-            request["args"],
-            preopens={guest: Path(host) for guest, host in request["preopens"].items()},
-            env=request["env"],
-            stdin=base64.b64decode(request["stdin"]),
-            epoch_timeout=None,
-            memory_limit=request["memory_limit"],
-            use_cache=request["use_cache"],
-            program_name=request["program_name"],
-            writable=(),
-        )
+        result = _run_in_process(module, args, stdin=stdin, epoch_timeout=None, **request)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -360,6 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS)
     parser.add_argument("--no-cache", action="store_true", help="do not use the compiled-module cache")
     parser.add_argument("--node", action="store_true", help="run with Node's node:wasi instead of wasmtime")
+    parser.add_argument(
+        "--plain", action="store_true", help="no epoch interruption (faster; the time limit kills a child process)"
+    )
     parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the module (options go before MODULE)")
     ns = parser.parse_args(argv)
     preopens: dict[str, Path] = {}
@@ -385,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
                 timeout=ns.timeout,
                 use_cache=not ns.no_cache,
                 writable=writable,
+                plain=ns.plain,
             )
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -454,15 +454,14 @@ def run(
     env: Mapping[str, str] | None = None,
     stdlib: str = "zip",
     layout: Layout | None = None,
-    plain: bool = False,
     **kwargs: object,
 ) -> wasi_runner.RunResult:
     """Run the module in wasmtime with the stdlib layout plus ``preopens`` (guest -> host).
 
-    ``layout`` (from ``runtime_layout``) skips the up-to-date check of the build steps;
-    ``plain`` runs it without epoch interruption (``wasi_runner.run_plain``)."""
+    ``layout`` (from ``runtime_layout``) skips the up-to-date check of the build steps.
+    Other keyword arguments go to ``wasi_runner.run`` (``timeout``, ``plain``, ...)."""
     layout = layout or runtime_layout(stdlib)
-    return (wasi_runner.run_plain if plain else wasi_runner.run)(
+    return wasi_runner.run(
         layout.module,
         args,
         preopens={**layout.preopens, **(preopens or {})},

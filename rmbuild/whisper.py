@@ -703,7 +703,7 @@ def transcribe(
     """Transcribe ``audio`` (16 kHz WAV) with ``model`` on ``target`` ("native" or "wasm").
 
     For wasm, ``engine`` is "runner" (``wasi_runner.run``: epoch-interruption time
-    limit) or "plain" (``wasi_runner.run_plain``: no epoch interruption, a child
+    limit) or "plain" (``wasi_runner.run(plain=True)``: no epoch interruption, a child
     process killed on timeout); both use the compiled-module cache."""
     model, audio = Path(model).resolve(), Path(audio).resolve()
     rate, _ = read_wav(audio)  # a clear error for anything that is not a usable WAV
@@ -727,13 +727,14 @@ def transcribe(
         result.wall_seconds = time.perf_counter() - started
         return result
     if target == "wasm" and engine in ("plain", "runner"):
-        run = (wasi_runner.run_plain if engine == "plain" else wasi_runner.run)(
+        run = wasi_runner.run(
             wasm_cli(),
             _cli_args(f"/model/{model.name}", f"/audio/{audio.name}", threads, beam),
             preopens={"/model": model.parent, "/audio": audio.parent},
             timeout=timeout,
             use_cache=use_cache,
             program_name="whisper-cli",
+            plain=engine == "plain",
         )
         out, err = run.stdout.decode(errors="replace"), run.stderr.decode(errors="replace")
         result = _parse(target, model, audio, out, err, run.exit_code)

@@ -63,8 +63,8 @@ def _module_compile(module: Path) -> dict[str, object]:
     cold = wasi_runner.run(module, ["-h"], use_cache=False, program_name="whisper-cli")
     wasi_runner.run(module, ["-h"], program_name="whisper-cli")  # stores the compiled module
     cached = wasi_runner.run(module, ["-h"], program_name="whisper-cli")
-    plain_cold = wasi_runner.run_plain(module, ["-h"], use_cache=False, program_name="whisper-cli")
-    wasi_runner.run_plain(module, ["-h"], program_name="whisper-cli")
+    plain_cold = wasi_runner.run(module, ["-h"], use_cache=False, program_name="whisper-cli", plain=True)
+    wasi_runner.run(module, ["-h"], program_name="whisper-cli", plain=True)
     return {
         "module_bytes": module.stat().st_size,
         "compile_cold_seconds": round(cold.compile_seconds, 3),

@@ -95,8 +95,8 @@ def run_wasm(
     timeout: float = 600,
     plain: bool = False,
 ) -> PipelineRun:
-    """In wasmtime: ``wasi_runner.run`` (epoch-interruption time limit), or with ``plain``
-    ``wasi_runner.run_plain`` (no epoch interruption, as whisper-cli's headline numbers)."""
+    """In wasmtime through ``wasi_runner.run``: epoch-interruption time limit, or with
+    ``plain`` none (a child process killed on timeout, as whisper-cli's headline numbers)."""
     manifest_path = Path(manifest_path).absolute()
     items = _items_file(manifest_path.parent, audio)
     result = wasm.run(
