@@ -10,9 +10,20 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable
+from typing import NamedTuple
 
 from . import artifacts, lock, toolchains, ui
 from .ui import BuildError
+
+
+class Phase(NamedTuple):
+    """A subcommand that runs one phase: ``module:function(args)``."""
+
+    name: str
+    help: str
+    target: str
+    full: str | None = None  # what --full means; None: no --full
+    extra: str | None = None  # what its positional arguments are; None: none
 
 
 def _lazy(target: str) -> Callable[[argparse.Namespace], object]:
@@ -91,76 +102,66 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print its rmpkg.json")
     p.set_defaults(func=_lazy("bundle:inspect"))
 
-    # name, help, module:function, what --full means (None: no --full), extra arguments
     phases = [
-        ("native-build", "build the native runtime (pipeline_executor)", "native:build", None, None),
-        (
-            "wasm-build",
-            "build pipeline_executor_wasm with CPython inside; smoke-test it in wasmtime",
-            "wasm:build",
-            None,
-            None,
+        Phase("native-build", "build the native runtime (pipeline_executor)", "native:build"),
+        Phase(
+            "wasm-build", "build pipeline_executor_wasm with CPython inside; smoke-test it in wasmtime", "wasm:build"
         ),
-        (
+        Phase(
             "wasm-bench",
             "benchmark the wasm runtime against native (JSON report)",
             "wasm_bench:run",
-            "more repetitions and items",
-            None,
+            full="more repetitions and items",
         ),
-        (
+        Phase(
             "parity",
             "run the manifest corpus natively and in wasm; compare outputs byte for byte",
             "parity:run",
-            "1,200 generated manifests instead of 150",
-            "seed=N: another seed for the generated manifests",
+            full="1,200 generated manifests instead of 150",
+            extra="seed=N: another seed for the generated manifests",
         ),
-        (
-            "whisper-build",
-            "build whisper.cpp natively and for wasm32-wasi; convert the model",
-            "whisper:build",
-            None,
-            None,
-        ),
-        (
+        Phase("whisper-build", "build whisper.cpp natively and for wasm32-wasi; convert the model", "whisper:build"),
+        Phase(
             "whisper-bench",
             "transcribe with native and wasm whisper; JSON report and chart",
             "whisper_bench:run",
-            "3 runs per measurement, fastest kept",
-            None,
+            full="3 runs per measurement, fastest kept",
         ),
-        (
+        Phase(
             "bundle",
             "assemble .rmpkg bundles for the demo pipelines",
             "bundle:build_all",
-            None,
-            "bundle names (default: all)",
+            extra="bundle names (default: all)",
         ),
-        ("browser", "test the demo in real Chromium, both backends", "browser:test", None, "pytest arguments"),
-        (
+        Phase("browser", "test the demo in real Chromium, both backends", "browser:test", extra="pytest arguments"),
+        Phase(
             "demo",
             "serve the browser demo on 127.0.0.1",
             "browser:serve",
-            None,
-            "plain: without COOP/COEP headers (like GitHub Pages); build: only build the site",
+            extra="plain: without COOP/COEP headers (like GitHub Pages); build: only build the site",
         ),
-        (
+        Phase(
             "wheels",
             "build the Python wheel with maturin and test it in a fresh venv",
             "wheels:build_and_test",
-            "the full parity corpus",
-            "pytest arguments",
+            full="the full parity corpus",
+            extra="pytest arguments",
         ),
-        ("lint", "ruff, cargo fmt/clippy, TypeScript check, actionlint", "lint:run", None, None),
-        ("test", "build what the tests need, then run cargo test and pytest", "testing:run", None, "pytest arguments"),
+        Phase("lint", "ruff, cargo fmt/clippy, TypeScript check, actionlint", "lint:run"),
+        Phase(
+            "test",
+            "build what the tests need, then run cargo test and pytest",
+            "testing:run",
+            extra="pytest arguments",
+        ),
     ]
-    for name, help_text, target, full_help, extra_help in phases:
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        p.set_defaults(func=_lazy(target), full=False, extra=[])
-        if full_help:
-            p.add_argument("--full", action="store_true", help=full_help)
-        if extra_help:
-            p.add_argument("extra", nargs="*", metavar="ARG", help=extra_help)
+    for phase in phases:
+        p = sub.add_parser(phase.name, help=phase.help, description=phase.help)
+        p.set_defaults(func=_lazy(phase.target), full=False, extra=[])
+        if phase.full:
+            p.add_argument("--full", action="store_true", help=phase.full)
+        if phase.extra:
+            p.add_argument("extra", nargs="*", metavar="ARG", help=phase.extra)
     return parser
 
 
