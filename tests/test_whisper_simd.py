@@ -1,20 +1,63 @@
-"""The wasm SIMD f16 <-> f32 conversions (whisper/patches/0001) agree bit for bit
-with ggml's scalar reference: every half, f32 edge cases and 4M random values."""
+"""The wasm kernels of whisper/patches, checked in wasm32-wasi modules built with the
+wasm build's flags:
+
+* the SIMD f16 helpers (conversions, rows, rounding to f16) agree bit for bit with
+  ggml's scalar reference;
+* mul_mat (f16, q8_0, q5_1) and flash attention, run through ggml's API and linked
+  with the wasm build's libggml.a, agree with their references: bit for bit with the
+  type's vec_dot for the quantized types, within float rounding otherwise.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from rmbuild import toolchains, ui, wasi_runner, whisper
+from rmbuild import toolchains, ui, wasi_flags, wasi_runner, whisper
 
-CHECK = Path(__file__).resolve().parent / "data" / "wasm_f16_simd_check.c"
+DATA = Path(__file__).resolve().parent / "data"
 
 
-def test_wasm_simd_f16_conversions_match_ggml_scalar_reference(tmp_path):
+def _run(module: Path) -> str:
+    result = wasi_runner.run(module, [], timeout=600)
+    output = result.stdout.decode() + result.stderr.decode()
+    assert result.exit_code == 0, output
+    return output
+
+
+def test_wasm_simd_f16_helpers_match_ggml_scalar_reference(tmp_path):
     flags = whisper.wasm_compile_flags(whisper.source())
     module = tmp_path / "f16check.wasm"
-    ui.run([*toolchains.zig(), "cc", *flags, "-std=gnu11", CHECK, "-o", module, "-lm"], what="zig cc (f16 check)")
-    result = wasi_runner.run(module, [], timeout=300)
-    output = result.stdout.decode()
-    assert result.exit_code == 0, output + result.stderr.decode()
-    assert "0 mismatches" in output
+    ui.run(
+        [*toolchains.zig(), "cc", *flags, "-std=gnu11", DATA / "wasm_f16_simd_check.c", "-o", module, "-lm"],
+        what="zig cc (f16 check)",
+    )
+    assert "0 mismatches" in _run(module)
+
+
+def test_wasm_mul_mat_and_attention_kernels_match_references(tmp_path):
+    build = whisper.wasm_build()
+    flags = whisper.wasm_compile_flags(whisper.source())
+    obj = tmp_path / "kernels.o"
+    module = tmp_path / "kernels.wasm"
+    ui.run(
+        [*toolchains.zig(), "cc", *flags, "-std=gnu11", "-c", DATA / "wasm_kernels_check.c", "-o", obj],
+        what="zig cc (kernel check)",
+    )
+    ui.run(
+        [
+            *toolchains.zig(),
+            "c++",
+            "-target",
+            wasi_flags.ZIG_TARGET,
+            obj,
+            build / "lib" / "libggml.a",
+            *wasi_flags.EMULATION_LIBS,
+            "-o",
+            module,
+        ],
+        what="zig c++ (link kernel check)",
+    )
+    output = _run(module)
+    assert "0 failed" in output
+    # every case ran: 5 shapes x 3 types of mul_mat, 4 attention cases
+    assert output.count(" ok (") == 19, output
