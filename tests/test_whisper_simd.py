@@ -5,16 +5,27 @@ wasm build's flags:
   ggml's scalar reference;
 * mul_mat (f16, q8_0, q5_1) and flash attention, run through ggml's API and linked
   with the wasm build's libggml.a, agree with their references: bit for bit with the
-  type's vec_dot for the quantized types, within float rounding otherwise.
+  type's vec_dot for the quantized types, within float rounding otherwise;
+* the wasm build's expf (whisper/shims/include/wasi_glibc_expf.h) equals glibc's.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import struct
+import sys
 from pathlib import Path
+
+import pytest
 
 from rmbuild import toolchains, ui, wasi_flags, wasi_runner, whisper
 
 DATA = Path(__file__).resolve().parent / "data"
+
+
+def _is_nan(bits: int) -> bool:
+    return (bits & 0x7F800000) == 0x7F800000 and bits & 0x007FFFFF != 0
 
 
 def _run(module: Path) -> str:
@@ -61,3 +72,31 @@ def test_wasm_mul_mat_and_attention_kernels_match_references(tmp_path):
     assert "0 failed" in output
     # every case ran: 5 shapes x 3 types of mul_mat, 4 attention cases
     assert output.count(" ok (") == 19, output
+
+
+GLIBC_ONLY = "the reference is glibc's expf; other C libraries round differently"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason=GLIBC_ONLY)
+def test_wasm_expf_equals_glibc_expf_bit_for_bit(tmp_path):
+    libm = ctypes.CDLL(ctypes.util.find_library("m"))
+    libm.expf.restype = ctypes.c_float
+    libm.expf.argtypes = [ctypes.c_float]
+    module = tmp_path / "expf.wasm"
+    flags = whisper.wasm_compile_flags(whisper.source())
+    ui.run(
+        [*toolchains.zig(), "cc", *flags, "-std=gnu11", DATA / "wasm_expf_dump.c", "-o", module],
+        what="zig cc (expf dump)",
+    )
+    result = wasi_runner.run(module, [], timeout=300)
+    assert result.exit_code == 0, result.stderr.decode()
+    inputs = range(0, 1 << 32, 4099)
+    assert len(result.stdout) == 4 * len(inputs)
+    got = struct.unpack(f"<{len(inputs)}I", result.stdout)
+    mismatches = []
+    for bits, wasm in zip(inputs, got, strict=True):
+        x = struct.unpack("<f", struct.pack("<I", bits))[0]
+        glibc = struct.unpack("<I", struct.pack("<f", libm.expf(x)))[0]
+        if wasm != glibc and not (_is_nan(wasm) and _is_nan(glibc)):
+            mismatches.append(f"expf({x!r}): wasm {wasm:08x}, glibc {glibc:08x}")
+    assert not mismatches, mismatches[:5]
