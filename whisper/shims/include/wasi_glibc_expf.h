@@ -1,6 +1,6 @@
 // expf computed exactly as glibc (and musl) compute it: ARM optimized-routines, a
-// 2^(k/32) table and a degree-3 polynomial in double precision. Checked bit for bit
-// against glibc 2.36 on 600M inputs. zig's compiler-rt expf for wasm32-wasi is several
+// 2^(k/32) table and a degree-3 polynomial in double precision. Bit for bit equal to
+// glibc's expf (tests/test_whisper_simd.py). zig's compiler-rt expf for wasm32-wasi is several
 // times slower (it calls ldexp) and can round differently from the native build's libm.
 // Used by ggml's wasm attention loop (patch 0005) and by whisper.cpp's log-softmax in
 // wasm (patch 0012). The pipeline runtime exports the same algorithm as the C `expf`
