@@ -1,131 +1,55 @@
-"""invoke tasks: the same steps as the nox sessions, at finer grain, run in the
-current environment (``./inv --list``). Each task is one call into ``rmbuild``.
-Tasks that need PyPI tools (zig, wasmtime) expect them installed, as nox does."""
+"""invoke tasks, made from ``rmbuild/phases.py`` like the nox sessions: the same phases
+at finer grain (``./inv --list``), run in the current environment. Tasks that need
+PyPI tools (zig, wasmtime) expect them installed, as nox does."""
 
 from __future__ import annotations
 
-from invoke import Collection, task
+import argparse
+import inspect
 
-from rmbuild import artifacts, cli, lint, native, testing, toolchains
+from invoke import Collection, Task
 
-
-def _cli(*argv: str) -> None:
-    """Run a ``python -m rmbuild`` subcommand in-process; fail like the CLI does."""
-    code = cli.main(list(argv))
-    if code:
-        raise SystemExit(code)
+from rmbuild import cli, phases
 
 
-@task
-def doctor(c, install=True):
-    """Report every tool with its version and origin (--no-install: report only)."""
-    toolchains.doctor(install=install)
+def _task(name: str, help_text: str, spec: str, args: tuple[phases.Arg, ...]) -> Task:
+    """A task calling ``spec`` with the arguments argparse would have parsed."""
+    call = cli.target(spec)
+
+    def body(c, **kwargs):
+        namespace = argparse.Namespace(full=False, extra=[])
+        for arg in args:
+            value = kwargs.get(arg.name.replace("-", "_"))
+            if arg.kind == "rest":
+                value = value.split() if value else []
+            setattr(namespace, arg.name.replace("-", "_"), value)
+        result = call(namespace)
+        if isinstance(result, int) and result:
+            raise SystemExit(result)
+
+    params = [inspect.Parameter("c", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    for arg in args:
+        default = False if arg.kind == "flag" else ""
+        params.append(inspect.Parameter(arg.name.replace("-", "_"), inspect.Parameter.KEYWORD_ONLY, default=default))
+    body.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    body.__doc__ = help_text
+    helps = {a.name.replace("-", "_"): a.help + (" (space-separated)" if a.kind == "rest" else "") for a in args}
+    return Task(body, name=name, help=helps)
 
 
-@task(iterable=["name"])
-def fetch(c, name=None):
-    """Fetch and verify locked artifacts (-n NAME, repeatable; default all)."""
-    _cli("fetch", *(name or []))
-
-
-@task(name="list")
-def artifacts_list(c):
-    """List locked artifacts and their cache state."""
-    for artifact, state in artifacts.status():
-        print(f"{artifact.name:<24} {state}")
-
-
-@task(name="build")
-def native_build(c):
-    """Build the native pipeline_executor."""
-    print(native.executor_path())
-
-
-def _phase(command: str, doc: str, name: str, full_help: str | None = None):
-    """A task running one phase; with ``full_help``, it has ``--full`` too."""
-    if full_help:
-
-        @task(name=name, help={"full": full_help})
-        def run_phase(c, full=False):
-            _cli(command, *(["--full"] if full else []))
-
+ns = Collection()
+collections: dict[str, Collection] = {}
+for phase in phases.PHASES:
+    group, _, name = (phase.task or phase.name).rpartition(".")
+    target = ns if not group else collections.setdefault(group, Collection(group))
+    if phase.steps:  # a collection of its own: the whole phase is its default task
+        target = collections.setdefault(phase.name, Collection(phase.name))
+        target.add_task(_task(phase.name, phase.help, phase.target, phase.args), default=True)
+        for step in phase.steps:
+            target.add_task(_task(step.name, step.help, step.target, phase.args))
     else:
-
-        @task(name=name)
-        def run_phase(c):
-            _cli(command)
-
-    run_phase.__doc__ = doc
-    return run_phase
-
-
-@task(name="ruff")
-def lint_ruff(c):
-    """ruff check and ruff format --check."""
-    lint.ruff()
-
-
-@task(name="rust")
-def lint_rust(c):
-    """cargo fmt --check and cargo clippy -D warnings."""
-    lint.rust()
-
-
-@task(name="typescript")
-def lint_typescript(c):
-    """TypeScript type check of browser-demo/."""
-    lint.typescript()
-
-
-@task(name="workflows")
-def lint_workflows(c):
-    """actionlint on .github/workflows."""
-    lint.workflows()
-
-
-@task(name="rust")
-def test_rust(c):
-    """cargo test in runtime/."""
-    testing.rust_tests()
-
-
-@task(name="python")
-def test_python(c, k=""):
-    """pytest (-k EXPRESSION to select)."""
-    testing.python_tests(["-k", k] if k else [])
-
-
-ns = Collection(doctor, fetch)
-ns.add_collection(Collection("artifacts", artifacts_list))
-ns.add_collection(Collection("native", native_build))
-ns.add_collection(
-    Collection(
-        "wasm",
-        _phase("wasm-build", "Build pipeline_executor_wasm and smoke-test it.", "build"),
-        _phase("wasm-bench", "Benchmark wasm against native.", "bench", "more repetitions and items"),
-        _phase("parity", "Native vs wasm parity over the manifest corpus.", "parity", "the full corpus"),
-    )
-)
-ns.add_collection(
-    Collection(
-        "whisper",
-        _phase("whisper-build", "Build whisper.cpp (native + wasm) and the models.", "build"),
-        _phase("whisper-bench", "Benchmark native vs wasm whisper.", "bench", "3 runs each, fastest kept"),
-    )
-)
-ns.add_collection(
-    Collection(
-        "package",
-        _phase("bundle", "Assemble .rmpkg bundles.", "bundle"),
-        _phase("wheels", "Build and test the Python wheel.", "wheels", "the full parity corpus"),
-    )
-)
-ns.add_collection(
-    Collection(
-        "browser",
-        _phase("browser", "Test the demo in Chromium.", "test"),
-        _phase("demo", "Serve the demo on 127.0.0.1.", "serve"),
-    )
-)
-ns.add_collection(Collection("lint", lint_ruff, lint_rust, lint_typescript, lint_workflows))
-ns.add_collection(Collection("test", test_rust, test_python))
+        target.add_task(_task(name, phase.help, phase.target, phase.args))
+for name, help_text, spec, args in cli.TOOLS:  # commands that are not phases
+    ns.add_task(_task(name, help_text, spec, args))
+for collection in collections.values():
+    ns.add_collection(collection)

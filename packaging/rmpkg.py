@@ -312,7 +312,8 @@ def write(out: Path, metadata: Mapping, files: Mapping[str, bytes]) -> dict:
 # inspection
 
 
-def _human(n: float) -> str:
+def human_bytes(n: float) -> str:
+    """``1.5 MiB``: sizes for people (also what the build package prints)."""
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -325,8 +326,8 @@ def describe(bundle: Bundle) -> str:
     unpacked = sum(m["size"] for m in meta["members"])
     lines = [
         f"{meta['name']} {meta['version']}" + (f"  ({meta['title']})" if meta.get("title") else ""),
-        f"  file          {_human(bundle.size)}  sha256 {bundle.sha256}",
-        f"  unpacked      {_human(unpacked)} in {len(meta['members'])} members (all sizes and sha256 verified)",
+        f"  file          {human_bytes(bundle.size)}  sha256 {bundle.sha256}",
+        f"  unpacked      {human_bytes(unpacked)} in {len(meta['members'])} members (all sizes and sha256 verified)",
         f"  target        {meta['runtime_target']}",
         f"  runtime       {meta['runtime']['module']}  argv {' '.join(meta['runtime']['argv'])}",
     ]
@@ -339,7 +340,7 @@ def describe(bundle: Bundle) -> str:
             count = sum(1 for e in meta["members"] if e["path"].startswith(prefix))
             lines.append(
                 f"  {kind[:-1].replace('_', '-'):<13} {m['name']}: {m['source']}/ -> {m['mount']} "
-                f"({count} files, {_human(size)})"
+                f"({count} files, {human_bytes(size)})"
             )
     for p in meta["pipelines"]:
         star = " (default)" if p["name"] == meta.get("default_pipeline") else ""

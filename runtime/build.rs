@@ -41,7 +41,7 @@ fn link_whisper() {
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let wasm =
         os == "wasi" || std::env::var("CARGO_CFG_TARGET_ARCH").is_ok_and(|a| a.starts_with("wasm"));
-    // wasm: ggml and its CPU backend are one archive (rmbuild/whisper.py).
+    // wasm: ggml and its CPU backend are one archive (rmbuild/build/whisper/builds.py).
     let archives: &[&str] = if wasm {
         &["whisper", "ggml"]
     } else {

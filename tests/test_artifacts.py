@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from rmbuild import artifacts, lock, paths
-from rmbuild.ui import BuildError
+from rmbuild.core import artifacts, fsutil, lock, paths
+from rmbuild.core.ui import BuildError
 
 # A small, stable sdist on PyPI: the registry fetch path end to end.
 INICONFIG = """
@@ -105,7 +105,7 @@ def test_truncated_download_in_cache_is_fetched_again(cache, tmp_path, capsys):
     shutil.rmtree(entry)
     entry = artifacts.fetch(artifact)
     assert "damaged" in capsys.readouterr().err
-    assert artifacts.sha256_of(archive) == artifact.sha256
+    assert fsutil.sha256_file(archive) == artifact.sha256
     assert (entry / "__init__.py").exists()
 
 
@@ -151,7 +151,7 @@ def test_killed_extraction_never_passes_as_good(cache, tmp_path):
     artifact = lock.get("whisper-cpp")
     # Download once into the test cache (or reuse the developer's verified copy).
     user_copy = Path.home() / ".cache" / "remotemedia-wasm" / "downloads" / artifact.sha256 / artifact.filename
-    if user_copy.exists() and artifacts.sha256_of(user_copy) == artifact.sha256:
+    if user_copy.exists() and fsutil.sha256_file(user_copy) == artifact.sha256:
         _seed_download(artifact, user_copy)
     else:
         artifacts.download(artifact)

@@ -8,7 +8,9 @@ import json
 
 import pytest
 
-from rmbuild import browser, bundle, paths, toolchains
+from rmbuild.build import bundle
+from rmbuild.checks import browser
+from rmbuild.core import paths, toolchains
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The .rmpkg format (packaging/rmpkg.py) and the bundle builder (rmbuild.bundle).
+"""The .rmpkg format (packaging/rmpkg.py) and the bundle builder (rmbuild.build.bundle).
 
 Format tests use small synthetic bundles; the last tests build the real demo
 bundles (through the build package, which builds the wasm runtime if needed),
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from rmbuild import bundle, paths
-
-rmpkg = bundle.rmpkg()
+from rmbuild.build import bundle
+from rmbuild.core import paths
+from rmbuild.core.rmpkg import rmpkg
 
 META = {
     "name": "demo",
@@ -194,13 +194,10 @@ def test_real_bundle_rewrites_to_the_same_bytes(built: dict, tmp_path: Path) -> 
 
 
 def test_real_bundles_equal_native(built: dict) -> None:
-    from rmbuild import native
-
-    executor = native.executor_path()
     for entry in built["bundles"]:
         b = rmpkg.read(bundle.BUNDLES_DIR / entry["file"])
         for p in b.metadata["pipelines"]:
-            want = bundle.run_native(entry["name"], p["name"], executor)
+            want = bundle.run_native(entry["name"], p["name"])
             inputs = bundle.sample_inputs(bundle.pipeline_spec(entry["name"], p["name"]))
             got = bundle.run_in_wasmtime(bundle.BUNDLES_DIR / entry["file"], p["name"], inputs=inputs)
             assert got.exit_code == 0, got.stderr.decode()
@@ -208,7 +205,7 @@ def test_real_bundles_equal_native(built: dict) -> None:
 
 
 def test_whisper_bundle_transcribes_jfk(built: dict) -> None:
-    from rmbuild import whisper
+    from rmbuild.build import whisper
 
     spec = bundle.pipeline_spec("whisper", "transcribe")
     got = bundle.run_in_wasmtime(bundle.BUNDLES_DIR / "whisper.rmpkg", "transcribe", inputs=bundle.sample_inputs(spec))

@@ -9,7 +9,7 @@ import struct
 
 import pytest
 
-from rmbuild import parity
+from rmbuild.checks import parity
 
 
 def test_ulp_distance_matches_nextafter():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rmbuild import paths, steps
-from rmbuild.ui import BuildError
+from rmbuild.core import paths, steps
+from rmbuild.core.ui import BuildError
 
 
 @pytest.fixture

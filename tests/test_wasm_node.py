@@ -1,4 +1,4 @@
-"""The same pipeline_executor_wasm module under Node's node:wasi (rmbuild/node_wasi_runner.mjs).
+"""The same pipeline_executor_wasm module under Node's node:wasi (rmbuild/run/node_wasi_runner.mjs).
 
 Node is a tool of the wasm phase (``nox -s doctor``): a missing node fails these
 tests rather than skipping them.
@@ -10,32 +10,23 @@ import subprocess
 
 import pytest
 
-from rmbuild import paths, wasi_runner, wasm
+from rmbuild.build import native as native_build
+from rmbuild.build.wasm import module as wasm_module
+from rmbuild.core import paths
+from rmbuild.run import executor, wasi
 
-EXAMPLES = paths.RUNTIME_DIR / "examples"
-MANIFESTS = EXAMPLES / "manifests"
-
-
-@pytest.fixture(scope="session")
-def layout() -> wasm.Layout:
-    return wasm.runtime_layout()
+EXAMPLES = paths.EXAMPLES_DIR
+MANIFESTS = paths.EXAMPLE_MANIFESTS
 
 
 @pytest.fixture(scope="session")
-def native():
-    return wasm.native_executor()
+def node() -> executor.Node:
+    return executor.Node(wasm_module.layout())
 
 
-def run_node(layout: wasm.Layout, args: list[str], *, stdin: bytes = b"", dirs=()):
-    return wasi_runner.run_node(
-        layout.module,
-        args,
-        preopens={**layout.preopens, **wasm.same_path_preopens(*dirs)},
-        env=layout.env,
-        stdin=stdin,
-        program_name="pipeline_executor_wasm",
-        timeout=120,
-    )
+@pytest.fixture(scope="session")
+def native() -> executor.Native:
+    return native_build.host()
 
 
 def test_node_is_new_enough():
@@ -45,36 +36,36 @@ def test_node_is_new_enough():
 
 
 @pytest.mark.parametrize("name", ["multiply_add", "python_node", "python_inline"])
-def test_node_output_matches_native(layout, native, name):
-    args = ["run", str(MANIFESTS / f"{name}.json")]
-    expected = subprocess.run([str(native), *args], capture_output=True, check=False, timeout=120)
-    assert expected.returncode == 0, expected.stderr.decode()
-    result = run_node(layout, args, dirs=(EXAMPLES,))
-    assert result.trap is None, result.stderr.decode()
-    assert (result.exit_code, result.stdout, result.stderr) == (0, expected.stdout, expected.stderr)
+def test_node_output_matches_native(node, native, name):
+    args = executor.run_args(MANIFESTS / f"{name}.json", compact=False)
+    expected = native.run(args, timeout=120)
+    assert expected.exit_code == 0, expected.error_text
+    result = node.run(args, dirs=(EXAMPLES,), timeout=120)
+    assert result.trap is None, result.error_text
+    assert result.streams == (0, expected.stdout, expected.stderr)
 
 
-def test_node_bad_manifest_exit_code_and_message(layout, native):
+def test_node_bad_manifest_exit_code_and_message(node, native):
     text = b'{"version": 1, "nodes": [{"id": "a", "type": "Nope"}], "connections": []}'
-    expected = subprocess.run([str(native), "run", "-"], input=text, capture_output=True, check=False, timeout=60)
-    result = run_node(layout, ["run", "-"], stdin=text)
-    assert expected.returncode == 2
-    assert (result.exit_code, result.stdout, result.stderr) == (2, expected.stdout, expected.stderr)
+    expected = native.run(["run", "-"], stdin=text, timeout=60)
+    result = node.run(["run", "-"], stdin=text, timeout=120)
+    assert expected.exit_code == 2
+    assert result.streams == (2, expected.stdout, expected.stderr)
 
 
-def test_node_python_node_error_is_exit_3(layout):
+def test_node_python_node_error_is_exit_3(node):
     manifest = (
         b'{"version": 1, "nodes": [{"id": "p", "type": "Python", "params": {"class": "P", "source": '
         b"\"class P:\\n    def process(self, x):\\n        return open('/etc/passwd').read()\\n\"}},"
         b'{"id": "o", "type": "Output"}], "connections": [{"from": "p", "to": "o"}], "inputs": [1]}'
     )
-    result = run_node(layout, ["run", "-"], stdin=manifest)
-    text = result.stderr.decode()
+    result = node.run(["run", "-"], stdin=manifest, timeout=120)
+    text = result.error_text
     assert result.exit_code == 3, text
     assert text.startswith("error: ") and ("FileNotFoundError" in text or "PermissionError" in text), text
 
 
 def test_node_runner_reports_a_missing_module(tmp_path):
-    result = wasi_runner.run_node(tmp_path / "missing.wasm", [])
+    result = wasi.run_node(tmp_path / "missing.wasm", [])
     assert result.exit_code == 1
     assert b"cannot read" in result.stderr

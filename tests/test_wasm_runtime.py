@@ -14,17 +14,23 @@ import shutil
 import subprocess
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rmbuild import paths, steps, wasi_flags, wasm
+from rmbuild.build import native as native_build
+from rmbuild.build.wasm import flags as wasi_flags
+from rmbuild.build.wasm import module as wasm_module
+from rmbuild.build.wasm import stdlib, wasmbin
+from rmbuild.core import paths, steps
+from rmbuild.run import executor, wasi
 
-EXAMPLES = paths.RUNTIME_DIR / "examples"
-MANIFESTS = EXAMPLES / "manifests"
-BAD_MANIFESTS = paths.RUNTIME_DIR / "tests" / "bad_manifests"
+EXAMPLES = paths.EXAMPLES_DIR
+MANIFESTS = paths.EXAMPLE_MANIFESTS
+BAD_MANIFESTS = paths.BAD_MANIFESTS
 # Examples that need no extra input (wav_resample needs --input with a WAV file).
 PARITY_EXAMPLES = ["multiply_add", "python_node", "python_inline", "fan_out_fan_in", "resample"]
 
@@ -42,25 +48,32 @@ def _private_copy(path: Path, name: str) -> Path:
 
 
 @functools.cache
-def layout_for(stdlib: str = "zip") -> wasm.Layout:
-    """Built once per test session: sources edited mid-run do not trigger rebuilds between tests."""
-    layout = wasm.runtime_layout(stdlib)
-    return layout._replace(module=_private_copy(layout.module, f"{stdlib}/{layout.module.name}"))
+def layout_for(stdlib_form: str = "zip") -> wasi.Layout:
+    """Built once per test session: sources edited mid-run do not trigger rebuilds between tests.
+    ``stdlib_form`` "dir": the same stdlib zip, unpacked into ``python3.11/`` (the runtime
+    finds either)."""
+    layout = wasm_module.layout()
+    layout = layout._replace(module=_private_copy(layout.module, f"{stdlib_form}/{layout.module.name}"))
+    if stdlib_form == "dir":
+        lib = _SESSION_DIR / "dir-stdlib"
+        with zipfile.ZipFile(stdlib.zip_path()) as zf:
+            zf.extractall(lib / f"python{wasi_flags.PYTHON_VERSION}")
+        layout = layout._replace(preopens={stdlib.MOUNT: lib})
+    return layout
 
 
 @pytest.fixture(scope="session")
-def layout() -> wasm.Layout:
+def layout() -> wasi.Layout:
     return layout_for("zip")
 
 
 @pytest.fixture(scope="session")
-def native() -> Path:
-    return _private_copy(wasm.native_executor(), "native/pipeline_executor")
+def native() -> executor.Native:
+    return executor.Native(_private_copy(native_build.executor_path(), "native/pipeline_executor"))
 
 
-def run_native(native: Path, args: list[str], *, stdin: bytes = b"", cwd: Path | None = None):
-    proc = subprocess.run([str(native), *args], input=stdin, capture_output=True, cwd=cwd, timeout=120, check=False)
-    return proc.returncode, proc.stdout, proc.stderr
+def run_native(native: executor.Native, args: list[str], *, stdin: bytes = b"", cwd: Path | None = None):
+    return native.run(args, stdin=stdin, cwd=cwd, timeout=120).streams
 
 
 def run_wasm(
@@ -69,15 +82,15 @@ def run_wasm(
     stdin: bytes = b"",
     dirs: tuple[Path, ...] = (),
     cwd: Path | None = None,
-    stdlib: str = "zip",
-    **kw,
+    stdlib_form: str = "zip",
+    timeout: float = 120,
+    **host_options,
 ):
-    env = {"PWD": str(cwd)} if cwd else {}
-    kw.setdefault("timeout", 120)
-    preopens = wasm.same_path_preopens(*dirs)
-    result = wasm.run(args, stdin=stdin, preopens=preopens, env=env, layout=layout_for(stdlib), **kw)
-    assert result.trap is None, f"the module trapped: {result.trap}\n{result.stderr.decode(errors='replace')}"
-    return result.exit_code, result.stdout, result.stderr
+    result = executor.Wasmtime(layout_for(stdlib_form), **host_options).run(
+        args, stdin=stdin, dirs=dirs, cwd=cwd, timeout=timeout
+    )
+    assert result.trap is None, f"the module trapped: {result.trap}\n{result.error_text}"
+    return result.streams
 
 
 def assert_same(native_result, wasm_result, what: str) -> None:
@@ -92,9 +105,9 @@ def assert_same(native_result, wasm_result, what: str) -> None:
 
 def test_build_step_is_cached(layout):
     """A second build with nothing changed does no work and returns the same module."""
-    first = wasm.module_path()
+    first = wasm_module.module_path()
     started = time.monotonic()
-    again = wasm.module_path()
+    again = wasm_module.module_path()
     assert again == first
     assert time.monotonic() - started < 30, "a no-change build should only hash the sources"
     record = json.loads((again.parent / steps.COMPLETE).read_text())
@@ -118,7 +131,7 @@ def test_wasm_build_command_smoke_tests_the_module(layout):
     )
     assert proc.returncode == 0, proc.stderr
     assert "stripped" in proc.stderr and "gzip" in proc.stderr
-    assert proc.stderr.count("smoke test") == len(wasm.SMOKE_MANIFESTS)
+    assert proc.stderr.count("smoke test") == len(wasm_module.SMOKE_MANIFESTS)
 
 
 def test_module_imports_only_wasi_preview1(layout):
@@ -131,28 +144,24 @@ def test_module_imports_only_wasi_preview1(layout):
 
 def test_stack_is_first_and_large_enough(layout):
     """zig places the shadow stack below the data: an overflow traps rather than corrupting memory."""
-    stack = wasm.stack_layout(layout.module)
+    stack = wasmbin.stack_layout(layout.module)
     assert stack["stack_pointer"] == wasi_flags.STACK_SIZE
     assert stack["stack_pointer"] <= stack["lowest_data"]
 
 
 def test_strip_custom_sections_drops_only_custom_sections():
     module = bytes.fromhex("0061736d01000000") + bytes([0, 5, 4]) + b"name" + bytes([1, 1, 0])
-    assert wasm.strip_custom_sections(module) == bytes.fromhex("0061736d01000000") + bytes([1, 1, 0])
+    assert wasmbin.strip_custom_sections(module) == bytes.fromhex("0061736d01000000") + bytes([1, 1, 0])
 
 
-def test_stdlib_zip_is_stored_and_has_bytecode():
-    import zipfile
-
-    zip_path = wasm.prepare_stdlib() / "zip" / "lib" / wasi_flags.PYTHON_ZIP_NAME
-    with zipfile.ZipFile(zip_path) as zf:
+def test_stdlib_zip_is_stored_sourceless_bytecode():
+    with zipfile.ZipFile(stdlib.zip_path()) as zf:
         infos = zf.infolist()
     assert {i.compress_type for i in infos} == {zipfile.ZIP_STORED}, "no zlib in the module: entries must be stored"
     names = {i.filename for i in infos}
-    assert {"encodings/__init__.py", "json/__init__.py", "traceback.py"} <= names
+    assert {"encodings/__init__.pyc", "json/__init__.pyc", "traceback.pyc"} <= names
+    assert not any(n.endswith(".py") for n in names), "sourceless: only .pyc"
     assert not any(n.startswith(("test/", "idlelib/", "tkinter/")) for n in names)
-    if wasm._can_compile_pyc():
-        assert "encodings/__init__.pyc" in names
 
 
 # ---------------------------------------------------------------------------
@@ -168,10 +177,10 @@ def test_example_matches_native_byte_for_byte(layout, native, name, compact):
     assert_same(native_result, run_wasm(args, dirs=(EXAMPLES,)), name)
 
 
-@pytest.mark.parametrize("stdlib", ["zip", "dir"])
-def test_python_node_with_either_stdlib_layout(native, stdlib):
+@pytest.mark.parametrize("form", ["zip", "dir"])
+def test_python_node_with_either_stdlib_layout(native, form):
     args = ["run", str(MANIFESTS / "python_node.json")]
-    assert_same(run_native(native, args), run_wasm(args, dirs=(EXAMPLES,), stdlib=stdlib), stdlib)
+    assert_same(run_native(native, args), run_wasm(args, dirs=(EXAMPLES,), stdlib_form=form), form)
 
 
 @pytest.mark.parametrize("plain", [False, True], ids=["epoch-interruption", "plain-child-process"])
@@ -283,11 +292,10 @@ def test_python_node_reads_a_preopened_file_like_native(native):
 
 def test_python_home_defaults_to_the_layout(layout, native):
     """Without PYTHONHOME the module finds the stdlib at its default guest path."""
-    from rmbuild import wasi_runner
-
     args = ["run", str(MANIFESTS / "python_inline.json")]
-    result = wasi_runner.run(layout.module, args, preopens={**layout.preopens, **wasm.same_path_preopens(EXAMPLES)})
-    assert (result.exit_code, result.stdout, result.stderr) == run_native(native, args)
+    preopens = {**layout.preopens, **executor.same_path_preopens(EXAMPLES)}
+    result = wasi.run(layout.module, args, preopens=preopens)
+    assert result.streams == run_native(native, args)
 
 
 def test_python_node_cannot_write_into_a_read_only_preopen(tmp_path):
@@ -300,19 +308,15 @@ def test_python_node_cannot_write_into_a_read_only_preopen(tmp_path):
 
 def test_rust_only_manifest_needs_no_stdlib(layout, native):
     """Without the stdlib preopen a Rust-only pipeline still runs (CPython starts lazily)."""
-    from rmbuild import wasi_runner
-
     args = ["run", str(MANIFESTS / "multiply_add.json")]
-    result = wasi_runner.run(layout.module, args, preopens=wasm.same_path_preopens(EXAMPLES))
+    result = wasi.run(layout.module, args, preopens=executor.same_path_preopens(EXAMPLES))
     assert (result.exit_code, result.stdout) == run_native(native, args)[:2]
 
 
 def test_python_without_stdlib_fails_cleanly(layout):
     """No stdlib preopen: a clean node error (exit 3), not a trap or a fatal CPython dump."""
-    from rmbuild import wasi_runner
-
     manifest = python_manifest("class P:\n    def process(self, x):\n        return x\n")
-    result = wasi_runner.run(layout.module, ["run", "-"], stdin=manifest)
+    result = wasi.run(layout.module, ["run", "-"], stdin=manifest)
     text = result.stderr.decode(errors="replace")
     assert result.trap is None, text
     assert result.exit_code == 3, text
@@ -322,7 +326,7 @@ def test_python_without_stdlib_fails_cleanly(layout):
     # The params are still checked first: a bad manifest stays exit 2.
     bad = json.loads(manifest)
     bad["nodes"][0]["params"]["class"] = "not a name"
-    result = wasi_runner.run(layout.module, ["run", "-"], stdin=json.dumps(bad).encode())
+    result = wasi.run(layout.module, ["run", "-"], stdin=json.dumps(bad).encode())
     assert result.exit_code == 2, result.stderr.decode()
 
 
@@ -350,11 +354,9 @@ def test_python_resource_errors_do_not_trap(body):
 def test_runaway_python_node_is_stopped_by_the_time_limit(plain):
     """The host's wall-clock limit ends an endless node (a trap by design, reported as such),
     by epoch interruption or, on the plain engine, by killing the child process."""
-    from rmbuild import wasi_runner
-
     body = "class P:\n    def process(self, x):\n        while True:\n            pass\n"
-    result = wasm.run(["run", "-"], stdin=python_manifest(body), timeout=2, layout=layout_for("zip"), plain=plain)
-    assert result.exit_code == wasi_runner.TRAP_EXIT_CODE
+    result = executor.Wasmtime(layout_for("zip"), plain=plain).run(["run", "-"], stdin=python_manifest(body), timeout=2)
+    assert result.exit_code == wasi.TRAP_EXIT_CODE
     assert result.trap and "time limit" in result.trap
     assert result.run_seconds < 30
 

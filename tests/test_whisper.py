@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from rmbuild import whisper
+from rmbuild.build import whisper
+from rmbuild.build.whisper import models as whisper_models
+from rmbuild.run import wasi
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "whisper"))
@@ -86,11 +88,9 @@ def test_truncated_wav_is_refused_clearly(tmp_path, models):
 
 def test_wasm_cli_itself_rejects_a_non_wav_without_trapping(tmp_path, models):
     """Bypass the Python check: the module must fail with a message, not a wasm trap."""
-    from rmbuild import wasi_runner
-
     (tmp_path / "noise.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunkjunkjunk")
     model = models["q8_0"]
-    run = wasi_runner.run(
+    run = wasi.run(
         whisper.wasm_cli(),
         ["-m", f"/model/{model.name}", "-f", "/audio/noise.wav", "-t", "1"],
         preopens={"/model": model.parent, "/audio": tmp_path},
@@ -108,12 +108,12 @@ def test_wasm_cli_itself_rejects_a_non_wav_without_trapping(tmp_path, models):
 
 @pytest.fixture(scope="module")
 def ct2_model() -> Path:
-    return whisper._fetch(whisper.MODEL_ARTIFACT)
+    return whisper_models.ct2_model()
 
 
 @pytest.fixture(scope="module")
 def assets() -> Path:
-    return whisper._fetch(whisper.ASSETS_ARTIFACT)
+    return whisper_models.assets()
 
 
 def test_converter_refuses_a_truncated_model(tmp_path, ct2_model, assets):

@@ -1,4 +1,4 @@
-"""The Whisper node (issue 8): ``MediaReader -> Resample -> Whisper -> Output``
+"""The Whisper node: ``MediaReader -> Resample -> Whisper -> Output``
 natively (pipeline_executor) and in wasmtime (pipeline_executor_wasm), both linked
 with whisper.cpp built from the same source.
 
@@ -18,8 +18,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rmbuild import native, wasm, whisper
-from rmbuild import whisper_pipeline as wp
+from rmbuild.build import native, whisper
+from rmbuild.build.wasm import module as wasm_module
+from rmbuild.checks import whisper_pipeline as wp
+from rmbuild.run import executor as hosts
+from rmbuild.run import wasi
+from rmbuild.run.outcome import Outcome
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +41,8 @@ def executor(work) -> Path:
 
 
 @pytest.fixture(scope="module")
-def layout(work) -> wasm.Layout:
-    layout = wasm.runtime_layout()
+def layout(work) -> wasi.Layout:
+    layout = wasm_module.layout()
     copy = work / "wasm" / layout.module.name
     copy.parent.mkdir()
     shutil.copy2(layout.module, copy)
@@ -60,12 +64,12 @@ def audio(work) -> Path:
     return folder
 
 
-def _native(manifest: Path, audio: list[Path], executor: Path) -> wp.PipelineRun:
-    return wp.run_native(manifest, audio, executor=executor)
+def _native(manifest: Path, audio: list[Path], executor: Path) -> Outcome:
+    return wp.run(hosts.Native(executor), manifest, audio)
 
 
-def _wasm(manifest: Path, audio: list[Path], layout: wasm.Layout, *extra: Path) -> wp.PipelineRun:
-    return wp.run_wasm(manifest, audio, layout=layout, extra_dirs=extra)
+def _wasm(manifest: Path, audio: list[Path], layout: wasi.Layout, *extra: Path) -> Outcome:
+    return wp.run(hosts.Wasmtime(layout), manifest, audio, extra_dirs=extra)
 
 
 def _case_dir(work: Path, name: str) -> Path:
@@ -75,7 +79,7 @@ def _case_dir(work: Path, name: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def jfk_runs(work, f16, audio, executor, layout) -> tuple[wp.PipelineRun, wp.PipelineRun]:
+def jfk_runs(work, f16, audio, executor, layout) -> tuple[Outcome, Outcome]:
     manifest = wp.write_manifest(_case_dir(work, "jfk"), f16)
     jfk = audio / "jfk.wav"
     return _native(manifest, [jfk], executor), _wasm(manifest, [jfk], layout)
@@ -93,7 +97,7 @@ def test_example_manifest_validates(executor):
 
 def test_jfk_native_transcript_with_segments(jfk_runs):
     native_run, _ = jfk_runs
-    out = native_run.result()
+    out = wp.result(native_run)
     assert whisper.normalise(out["text"]) == whisper.normalise(whisper.JFK_TEXT)
     assert out["language"] == "en"
     segments = out["segments"]
@@ -107,9 +111,9 @@ def test_jfk_native_transcript_with_segments(jfk_runs):
 
 def test_jfk_wasm_output_is_identical_to_native(jfk_runs):
     native_run, wasm_run = jfk_runs
-    assert wasm_run.exit_code == 0, wasm_run.stderr
+    assert wasm_run.exit_code == 0, wasm_run.error_text
     assert wasm_run.stdout == native_run.stdout  # text, segments and timestamps, byte for byte
-    assert wasm_run.stderr == native_run.stderr == ""  # whisper.cpp's log stays off stderr
+    assert wasm_run.stderr == native_run.stderr == b""  # whisper.cpp's log stays off stderr
 
 
 def _jfk_samples() -> tuple[int, np.ndarray]:
@@ -150,7 +154,7 @@ def test_stereo_float_44k_wav_gives_the_same_transcript_on_both_targets(work, f1
     wav = _wav(case / "jfk-44k-stereo-float.wav", 44100, stereo, fmt="float")
     manifest = wp.write_manifest(case, f16)
     native_run = _native(manifest, [wav], executor)
-    assert whisper.normalise(native_run.result()["text"]) == whisper.normalise(whisper.JFK_TEXT)
+    assert whisper.normalise(wp.result(native_run)["text"]) == whisper.normalise(whisper.JFK_TEXT)
     wasm_run = _wasm(manifest, [wav], layout)
     assert wasm_run.stdout == native_run.stdout
 
@@ -166,7 +170,7 @@ def test_24bit_48k_and_16bit_22k_wavs_transcribe_natively(work, f16, executor):
         fmt="pcm16",
     )
     run = _native(wp.write_manifest(case, f16), [wav24, wav16], executor)
-    assert run.exit_code == 0, run.stderr
+    assert run.exit_code == 0, run.error_text
     outs = json.loads(run.stdout)["outputs"]["out"]
     assert [whisper.normalise(o["text"]) for o in outs] == [whisper.normalise(whisper.JFK_TEXT)] * 2
 
@@ -177,7 +181,7 @@ def test_beam_search_transcribes_jfk_on_both_targets(work, f16, audio, executor,
     # are compared here.
     manifest = wp.write_manifest(_case_dir(work, "beam"), f16, strategy="beam", beam_size=5)
     for run in (_native(manifest, [audio / "jfk.wav"], executor), _wasm(manifest, [audio / "jfk.wav"], layout)):
-        assert whisper.normalise(run.result()["text"]) == whisper.normalise(whisper.JFK_TEXT), run.target
+        assert whisper.normalise(wp.result(run)["text"]) == whisper.normalise(whisper.JFK_TEXT), run.host
 
 
 # ---------------------------------------------------------------------------
@@ -225,9 +229,9 @@ def test_bad_audio_is_a_clear_node_error_on_both_targets(work, f16, executor, la
     manifest = wp.write_manifest(case, f16)
     expected = f"error: node 'read' (MediaReader) failed on item 0: '{bad}': {reason}"
     for run in (_native(manifest, [bad], executor), _wasm(manifest, [bad], layout)):
-        assert run.exit_code == 3, (run.target, run.stderr)
-        assert run.stdout == ""
-        assert run.error == expected, run.target
+        assert run.exit_code == 3, (run.host, run.error_text)
+        assert run.stdout == b""
+        assert run.error == expected, run.host
 
 
 def test_whisper_without_resample_says_what_to_add(work, f16, executor, layout):
@@ -244,7 +248,7 @@ def test_whisper_without_resample_says_what_to_add(work, f16, executor, layout):
         'put a Resample node with "target_rate": 16000 before it'
     )
     for run in (_native(manifest, [wav], executor), _wasm(manifest, [wav], layout)):
-        assert (run.exit_code, run.error) == (3, expected), run.target
+        assert (run.exit_code, run.error) == (3, expected), run.host
 
 
 BAD_MODELS = {
@@ -293,7 +297,7 @@ def test_bad_model_file_is_a_clear_node_error_on_both_targets(work, bad_models, 
     manifest = wp.write_manifest(_case_dir(work, f"bad-model-{name}"), model)
     expected = f"error: node 'asr' (Whisper) failed on item 0: cannot load whisper model '{model}': {BAD_MODELS[name]}"
     for run in (_native(manifest, [audio / "jfk.wav"], executor), _wasm(manifest, [audio / "jfk.wav"], layout)):
-        assert (run.exit_code, run.error, run.stdout) == (3, expected, ""), run.target
+        assert (run.exit_code, run.error, run.stdout) == (3, expected, b""), run.host
 
 
 def test_missing_model_is_a_clear_start_up_error_on_both_targets(work, audio, executor, layout):
@@ -302,8 +306,8 @@ def test_missing_model_is_a_clear_start_up_error_on_both_targets(work, audio, ex
     manifest = wp.write_manifest(case, model)
     expected = f"cannot read model '{model}': file not found"
     for run in (_native(manifest, [audio / "jfk.wav"], executor), _wasm(manifest, [audio / "jfk.wav"], layout)):
-        assert run.exit_code == 3, (run.target, run.stderr)
-        assert run.error.startswith("error: ") and run.error.endswith(expected), (run.target, run.error)
+        assert run.exit_code == 3, (run.host, run.error_text)
+        assert run.error.startswith("error: ") and run.error.endswith(expected), (run.host, run.error)
 
 
 @pytest.mark.parametrize(

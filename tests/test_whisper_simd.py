@@ -19,7 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from rmbuild import toolchains, ui, wasi_flags, wasi_runner, whisper
+from rmbuild.build import whisper
+from rmbuild.build.wasm import flags as wasi_flags
+from rmbuild.core import toolchains, ui
+from rmbuild.run import wasi
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -29,14 +32,14 @@ def _is_nan(bits: int) -> bool:
 
 
 def _run(module: Path) -> str:
-    result = wasi_runner.run(module, [], timeout=600)
+    result = wasi.run(module, [], timeout=600)
     output = result.stdout.decode() + result.stderr.decode()
     assert result.exit_code == 0, output
     return output
 
 
 def test_wasm_simd_f16_helpers_match_ggml_scalar_reference(tmp_path):
-    flags = whisper.wasm_compile_flags(whisper.source())
+    flags = whisper.wasm_compile_flags(whisper.source.patched())
     module = tmp_path / "f16check.wasm"
     ui.run(
         [*toolchains.zig(), "cc", *flags, "-std=gnu11", DATA / "wasm_f16_simd_check.c", "-o", module, "-lm"],
@@ -47,7 +50,7 @@ def test_wasm_simd_f16_helpers_match_ggml_scalar_reference(tmp_path):
 
 def test_wasm_mul_mat_and_attention_kernels_match_references(tmp_path):
     build = whisper.wasm_build()
-    flags = whisper.wasm_compile_flags(whisper.source())
+    flags = whisper.wasm_compile_flags(whisper.source.patched())
     obj = tmp_path / "kernels.o"
     module = tmp_path / "kernels.wasm"
     ui.run(
@@ -83,12 +86,12 @@ def test_wasm_expf_equals_glibc_expf_bit_for_bit(tmp_path):
     libm.expf.restype = ctypes.c_float
     libm.expf.argtypes = [ctypes.c_float]
     module = tmp_path / "expf.wasm"
-    flags = whisper.wasm_compile_flags(whisper.source())
+    flags = whisper.wasm_compile_flags(whisper.source.patched())
     ui.run(
         [*toolchains.zig(), "cc", *flags, "-std=gnu11", DATA / "wasm_expf_dump.c", "-o", module],
         what="zig cc (expf dump)",
     )
-    result = wasi_runner.run(module, [], timeout=300)
+    result = wasi.run(module, [], timeout=300)
     assert result.exit_code == 0, result.stderr.decode()
     inputs = range(0, 1 << 32, 4099)
     assert len(result.stdout) == 4 * len(inputs)

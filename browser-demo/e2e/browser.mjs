@@ -74,7 +74,7 @@ async function open(base, query) {
   return settle();
 }
 
-/** Lower case, punctuation dropped, single spaces (as rmbuild.whisper.normalise). */
+/** Lower case, punctuation dropped, single spaces (as rmbuild.build.whisper.normalise). */
 function normalise(text) {
   return text.toLowerCase().replace(/[^a-z0-9' ]+/g, " ").split(/\s+/).filter(Boolean).join(" ");
 }

@@ -1,12 +1,12 @@
 //! `pipeline_executor_wasm`: the same command line as `pipeline_executor`,
 //! built for wasm32-wasip1 as a WASI command with CPython linked in
-//! statically (see `rmbuild/wasm.py` for the build).
+//! statically (see `rmbuild/build/wasm/module.py` for the build).
 //!
 //! Same arguments, same JSON on stdout, same messages and exit codes as the
 //! native binary: both call `pipeline_runtime::cli::main_with_args`.
 //!
 //! The host must preopen Python's standard library. The layout the build
-//! produces (`rmbuild.wasm.runtime_layout()`) preopens a folder at
+//! produces (`rmbuild.build.wasm.module.layout()`) preopens a folder at
 //! `/usr/local/lib` holding `python311.zip` (or `python3.11/`) and sets
 //! `PYTHONHOME=/usr/local`; if `PYTHONHOME` is not set and that folder is
 //! there, it is used. The module sees nothing but its preopens. A host may

@@ -1,4 +1,4 @@
-"""Tests of the installed wheel. ``nox -s wheels`` (rmbuild/wheels.py) runs them in a
+"""Tests of the installed wheel. ``nox -s wheels`` (rmbuild/checks/wheels.py) runs them in a
 fresh venv twice (without and with numpy) and sets:
 
 * REMOTEMEDIA_EXPECT_NUMPY=0|1 — which audio representation the run must see;

@@ -11,7 +11,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from . import paths, steps, toolchains, ui
+from ..core import paths, steps, toolchains, ui
+from ..run import executor
+from . import whisper
 
 BINARY = "pipeline_executor"
 # python: the default feature, named so the cache key shows it; whisper: the
@@ -22,8 +24,6 @@ FEATURES = ("python", "whisper")
 def whisper_lib_dir() -> Path:
     """``lib/`` of the native whisper.cpp build (built if needed): the archives the
     ``whisper`` feature links. Its folder name is the build's content hash."""
-    from . import whisper
-
     return whisper.native_build() / "lib"
 
 
@@ -31,6 +31,11 @@ def python_for_pyo3() -> str:
     """The interpreter PyO3 links against: the base one, not a nox venv's copy, so
     the build (and its cache key) is the same from every session."""
     return getattr(sys, "_base_executable", None) or sys.executable
+
+
+def python_version() -> str:
+    """The version of the interpreter PyO3 links (a build fact of everything linking it)."""
+    return toolchains.tool_version(python_for_pyo3(), "-c", "import sys; print(sys.version)")
 
 
 def cargo_env(whisper_lib: Path | None = None) -> dict[str, str]:
@@ -46,12 +51,11 @@ def cargo_env(whisper_lib: Path | None = None) -> dict[str, str]:
 def build_runtime() -> Path:
     """Folder holding ``bin/pipeline_executor``; builds it if the sources changed."""
     toolchains.ensure("native")
-    python = python_for_pyo3()
     whisper_lib = whisper_lib_dir()
     facts = {
-        "cargo": toolchains._first_line(["cargo", "--version"]),
-        "rustc": toolchains._first_line(["rustc", "--version"]),
-        "python": toolchains._first_line([python, "-c", "import sys; print(sys.version)"]),
+        "cargo": toolchains.tool_version("cargo", "--version"),
+        "rustc": toolchains.tool_version("rustc", "--version"),
+        "python": python_version(),
         "features": FEATURES,
         # a content-hash keyed folder: a new whisper build is a new path
         "whisper_lib": str(whisper_lib),
@@ -74,6 +78,12 @@ def executor_path() -> Path:
     return build_runtime() / "bin" / BINARY
 
 
+def host() -> executor.Native:
+    """The native executor as a host of ``run.executor`` (the reference of every comparison)."""
+    return executor.Native(executor_path())
+
+
 def build(args: argparse.Namespace) -> None:
+    """The native-build phase."""
     binary = executor_path()
     ui.ok(f"{BINARY}: {binary} ({ui.human_bytes(binary.stat().st_size)})")

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 
-from . import native, paths, toolchains, ui
+from ..build import native
+from ..core import paths, toolchains, ui
+from . import browser
 
 
-def ruff() -> None:
+def ruff(args: argparse.Namespace | None = None) -> None:
     ui.run([sys.executable, "-m", "ruff", "check", "."], cwd=paths.REPO, what="ruff check")
     ui.run([sys.executable, "-m", "ruff", "format", "--check", "."], cwd=paths.REPO, what="ruff format")
 
 
-def rust() -> None:
+def rust(args: argparse.Namespace | None = None) -> None:
     env = native.cargo_env()
     ui.run(["cargo", "fmt", "--all", "--check"], cwd=paths.RUNTIME_DIR, what="cargo fmt")
     ui.run(
@@ -33,16 +34,12 @@ def rust() -> None:
     )
 
 
-def typescript() -> None:
-    if not (paths.BROWSER_DEMO_DIR / "tsconfig.json").exists():
-        ui.warn("browser-demo has no tsconfig.json yet: TypeScript check skipped")
-        return
-    npm = shutil.which("npm") or "npm"
-    ui.run([npm, "ci", "--no-audit", "--no-fund"], cwd=paths.BROWSER_DEMO_DIR, what="npm ci")
-    ui.run([npm, "exec", "--", "tsc", "--noEmit"], cwd=paths.BROWSER_DEMO_DIR, what="tsc")
+def typescript(args: argparse.Namespace | None = None) -> None:
+    browser.npm_ci()
+    ui.run([browser.npm(), "exec", "--", "tsc", "--noEmit"], cwd=paths.BROWSER_DEMO_DIR, what="tsc")
 
 
-def workflows() -> None:
+def workflows(args: argparse.Namespace | None = None) -> None:
     files = sorted((paths.REPO / ".github" / "workflows").glob("*.yml"))
     ui.run([toolchains.actionlint(), *files], cwd=paths.REPO, what="actionlint")
 
@@ -50,5 +47,5 @@ def workflows() -> None:
 def run(args: argparse.Namespace) -> None:
     for check in (ruff, rust, typescript, workflows):
         ui.step(f"lint: {check.__name__}")
-        check()
+        check(args)
     ui.ok("lint clean")

@@ -1,5 +1,5 @@
-"""Run a WASI command module in wasmtime (PyPI ``wasmtime``), the way tests,
-parity and benchmarks all do it.
+"""Run a WASI command module in wasmtime (PyPI ``wasmtime``) or Node's ``node:wasi``,
+the way the build, tests, parity and benchmarks all do it.
 
 - only the folders given as ``preopens`` are visible to the guest, read-only
   unless their guest path is listed in ``writable``;
@@ -24,11 +24,13 @@ import tempfile
 import threading
 import time
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
+from typing import NamedTuple
 
-from . import paths
-from .ui import BuildError
+from ..core import fsutil, paths
+from ..core.ui import BuildError
+from .outcome import Outcome
 
 EPOCH_TICK_SECONDS = 0.05
 DEFAULT_TIMEOUT_SECONDS = 600.0
@@ -36,15 +38,14 @@ DEFAULT_MEMORY_LIMIT = 4 << 30  # the wasm32 maximum: 4 GiB
 TRAP_EXIT_CODE = 134  # what a shell reports for an abort: a trap is an abnormal end
 
 
-@dataclass
-class RunResult:
-    exit_code: int
-    stdout: bytes
-    stderr: bytes
-    compile_seconds: float  # compile or load from the compiled-module cache
-    run_seconds: float
-    compiled_from_cache: bool
-    trap: str | None = None
+class Layout(NamedTuple):
+    """What a host needs to run a WASI module: the module, its preopens (guest folder ->
+    host folder), its environment and the program name it sees as argv[0]."""
+
+    module: Path
+    preopens: dict[str, Path]
+    env: dict[str, str]
+    program: str
 
 
 def _wasmtime():
@@ -73,7 +74,7 @@ def compiled_path(module_path: Path, epoch: bool = True) -> Path:
 
     version = importlib.metadata.version("wasmtime")
     settings = f"|wasmtime {version}|simd|speed|{'epoch' if epoch else 'plain'}"
-    key = hashlib.sha256(Path(module_path).read_bytes() + settings.encode()).hexdigest()[:32]
+    key = hashlib.sha256(f"{fsutil.sha256_file(module_path)}{settings}".encode()).hexdigest()[:32]
     return compiled_cache_dir() / f"{key}.cwasm"
 
 
@@ -96,9 +97,7 @@ def load_module(engine, module_path: Path, use_cache: bool = True, epoch: bool =
         raise BuildError(f"{module_path} is not a valid wasm module: {exc}") from exc
     if use_cache:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(module.serialize())
-        os.replace(tmp, cached)
+        fsutil.write_atomic(cached, module.serialize())
         _prune_compiled(keep=cached)
     return module, False
 
@@ -141,7 +140,7 @@ def run(
     program_name: str | None = None,
     writable: Collection[str] = (),
     plain: bool = False,
-) -> RunResult:
+) -> Outcome:
     """Run ``module_path`` as a WASI command. ``preopens`` maps guest path -> host folder;
     those whose guest path is in ``writable`` can be written, the others are read-only.
 
@@ -172,7 +171,7 @@ def _run_in_process(
     use_cache: bool,
     program_name: str | None,
     writable: Collection[str],
-) -> RunResult:
+) -> Outcome:
     """``run``'s work; ``epoch_timeout=None``: an engine without epoch interruption."""
     wasmtime = _wasmtime()
     epoch = epoch_timeout is not None
@@ -230,42 +229,44 @@ def _run_in_process(
         stderr = err_path.read_bytes()
         if trap:
             stderr += f"error: the wasm module trapped: {trap}\n".encode()
-        return RunResult(exit_code, out_path.read_bytes(), stderr, compile_seconds, run_seconds, from_cache, trap)
+        return Outcome(
+            exit_code, out_path.read_bytes(), stderr, run_seconds, compile_seconds, from_cache, trap, "wasmtime"
+        )
 
 
-def _timed_out(stdout: bytes | None, stderr: bytes | None, timeout: float) -> RunResult:
+def timed_out(stdout: bytes | None, stderr: bytes | None, timeout: float, host: str) -> Outcome:
     """A run killed by its time limit (as a process, not by epoch interruption)."""
     reason = f"time limit of {timeout:g} s exceeded"
     stderr = (stderr or b"") + f"error: {reason}\n".encode()
-    return RunResult(TRAP_EXIT_CODE, stdout or b"", stderr, 0.0, timeout, False, reason)
+    return Outcome(TRAP_EXIT_CODE, stdout or b"", stderr, timeout, trap=reason, host=host)
 
 
 PLAIN_CHILD_FLAG = "--plain-child"
 
 
-def _run_in_child(module_path: Path, args: list[str], stdin: bytes, timeout: float, options: dict) -> RunResult:
+def _run_in_child(module_path: Path, args: list[str], stdin: bytes, timeout: float, options: dict) -> Outcome:
     """``run(plain=True)``: ``_run_in_process`` without epoch interruption, in a child
     process (``_plain_child``) that is killed when ``timeout`` expires."""
     request = {"module": str(module_path), "args": args, "stdin": base64.b64encode(stdin).decode(), **options}
     with tempfile.TemporaryDirectory(prefix="rmbuild-wasi-plain-") as tmp:
         result_file = Path(tmp, "result.json")
-        cmd = [sys.executable, "-m", "rmbuild.wasi_runner", PLAIN_CHILD_FLAG, str(result_file)]
+        cmd = [sys.executable, "-m", "rmbuild.run.wasi", PLAIN_CHILD_FLAG, str(result_file)]
         try:
             proc = subprocess.run(
                 cmd, input=json.dumps(request).encode(), capture_output=True, timeout=timeout, check=False
             )
         except subprocess.TimeoutExpired:
-            return _timed_out(None, None, timeout)
+            return timed_out(None, None, timeout, "wasmtime")
         if proc.returncode != 0 or not result_file.exists():
             raise BuildError(f"the wasmtime child process failed ({proc.returncode}):\n{proc.stderr.decode()[-2000:]}")
         result = json.loads(result_file.read_text())
     for stream in ("stdout", "stderr"):
         result[stream] = base64.b64decode(result[stream])
-    return RunResult(**result)
+    return Outcome(**result)
 
 
 def _plain_child(result_file: str) -> int:
-    """In ``_run_in_child``'s child: the request on stdin, the RunResult as JSON into ``result_file``."""
+    """In ``_run_in_child``'s child: the request on stdin, the Outcome as JSON into ``result_file``."""
     request = json.loads(sys.stdin.buffer.read())
     module, args = Path(request.pop("module")), request.pop("args")
     stdin = base64.b64decode(request.pop("stdin"))
@@ -294,7 +295,7 @@ def run_node(
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     program_name: str | None = None,
     node: str = "node",
-) -> RunResult:
+) -> Outcome:
     """Run ``module_path`` with Node's ``node:wasi`` (``node_wasi_runner.mjs``), same contract as ``run``.
 
     Node has no compiled-module cache here: ``compile_seconds`` is 0 and
@@ -314,16 +315,16 @@ def run_node(
     except FileNotFoundError as exc:
         raise BuildError(f"{node} is not installed (Node.js 20 or newer runs the module with node:wasi)") from exc
     except subprocess.TimeoutExpired as exc:
-        return _timed_out(exc.stdout, exc.stderr, timeout)
+        return timed_out(exc.stdout, exc.stderr, timeout, "node")
     trap = None
     if proc.returncode == TRAP_EXIT_CODE and b"the wasm module trapped" in proc.stderr:
         trap = proc.stderr.decode(errors="replace").strip().splitlines()[-1]
-    return RunResult(proc.returncode, proc.stdout, proc.stderr, 0.0, time.perf_counter() - started, False, trap)
+    return Outcome(proc.returncode, proc.stdout, proc.stderr, time.perf_counter() - started, trap=trap, host="node")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m rmbuild.wasi_runner", description="Run a WASI command module in wasmtime with preopens."
+        prog="python -m rmbuild.run.wasi", description="Run a WASI command module in wasmtime with preopens."
     )
     parser.add_argument("module", type=Path)
     parser.add_argument(

@@ -7,7 +7,7 @@ manifests; ratios are wasm / native. Writes ``reports/wasm_bench.json``.
   module; and the standard-library zip the module needs;
 - cold start to first output (the CLI prints its results when done, so first
   output = end of run): wasmtime in-process with and without the compiled-module
-  cache, and whole processes (``python -m rmbuild.wasi_runner`` vs the native
+  cache, and whole processes (``python -m rmbuild.run.wasi`` vs the native
   binary), for a Rust-only and a Python manifest;
 - per-item overhead of a node: the slope of run time over the item count
   (two item counts, so start-up cancels out) of a chain of K nodes, minus the
@@ -22,11 +22,8 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import gzip
 import itertools
 import json
-import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -36,7 +33,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import paths, ui, wasi_flags, wasi_runner, wasm
+from ..build import native
+from ..build.wasm import module as wasm_module
+from ..build.wasm import stdlib, wasmbin
+from ..core import fsutil, machine, paths, toolchains, ui
+from ..run import executor
 
 EXAMPLES = ("multiply_add", "python_node", "python_inline", "fan_out_fan_in", "resample")
 CHAIN = 10  # nodes in the per-item chain
@@ -69,46 +70,29 @@ class Bench:
         self.repeats = repeats
         self.workdir = workdir
         # Private copies: a concurrent rebuild may prune the step outputs during the run.
-        layout = wasm.runtime_layout()
+        layout = wasm_module.layout()
         self.module_in_cache = layout.module
-        self.module_sizes = wasm.module_sizes(layout.module.parent / wasm.MODULE_NAME)
+        self.module_sizes = wasmbin.sizes(layout.module.parent / wasm_module.MODULE_NAME)
         module = workdir / "bin" / layout.module.name
         module.parent.mkdir()
         shutil.copy2(layout.module, module)
         self.layout = layout._replace(module=module)
-        self.native = workdir / "bin" / "pipeline_executor"
-        shutil.copy2(wasm.native_executor(), self.native)
-        self.preopens = {
-            **self.layout.preopens,
-            **wasm.same_path_preopens(paths.RUNTIME_DIR / "examples", workdir),
-        }
+        self.native = executor.Native(workdir / "bin" / native.BINARY)
+        shutil.copy2(native.executor_path(), self.native.binary)
+        self.dirs = [paths.EXAMPLES_DIR, workdir]
 
     # -- one run each ---------------------------------------------------------
 
     def native_once(self, args: list[str]) -> float:
-        started = time.perf_counter()
-        proc = subprocess.run([str(self.native), *args], capture_output=True, check=False, timeout=600)
-        elapsed = time.perf_counter() - started
-        if proc.returncode != 0:
-            raise ui.BuildError(f"native run failed ({proc.returncode}): {proc.stderr.decode(errors='replace')}")
-        return elapsed
+        return self.native.run(args).check("native run").run_seconds
 
-    def wasm_result(self, args: list[str], use_cache: bool = True) -> wasi_runner.RunResult:
-        result = wasi_runner.run(
-            self.layout.module,
-            args,
-            preopens=self.preopens,
-            env=self.layout.env,
-            use_cache=use_cache,
-            program_name=wasi_flags.RUST_BIN,
-        )
-        if result.exit_code != 0:
-            raise ui.BuildError(f"wasm run failed ({result.exit_code}): {result.stderr.decode(errors='replace')}")
-        return result
+    def wasm_result(self, args: list[str], use_cache: bool = True):
+        return executor.Wasmtime(self.layout, use_cache=use_cache).run(args, dirs=self.dirs).check("wasm run")
 
     def wasm_process_once(self, args: list[str], use_cache: bool = True) -> float:
-        cmd = [sys.executable, "-m", "rmbuild.wasi_runner"]
-        for guest, host in self.preopens.items():
+        """The whole ``python -m rmbuild.run.wasi`` process: what a command-line user waits for."""
+        cmd = [sys.executable, "-m", "rmbuild.run.wasi"]
+        for guest, host in {**self.layout.preopens, **executor.same_path_preopens(*self.dirs)}.items():
             cmd += ["--dir", f"{host}::{guest}"]
         cmd += [f"--env={k}={v}" for k, v in self.layout.env.items()]
         if not use_cache:
@@ -123,18 +107,13 @@ class Bench:
 
     def node_process_once(self, args: list[str]) -> float:
         started = time.perf_counter()
-        result = wasi_runner.run_node(
-            self.layout.module, args, preopens=self.preopens, env=self.layout.env, program_name=wasi_flags.RUST_BIN
-        )
-        elapsed = time.perf_counter() - started
-        if result.exit_code != 0:
-            raise ui.BuildError(f"node:wasi run failed ({result.exit_code}): {result.stderr.decode(errors='replace')}")
-        return elapsed
+        executor.Node(self.layout).run(args, dirs=self.dirs).check("node:wasi run")
+        return time.perf_counter() - started
 
     # -- measurements ---------------------------------------------------------
 
     def cold_start(self, manifest: str) -> dict:
-        args = ["run", str(paths.EXAMPLE_MANIFESTS / f"{manifest}.json")]
+        args = executor.run_args(paths.EXAMPLE_MANIFESTS / f"{manifest}.json", compact=False)
         r = self.repeats
         uncached = [self.wasm_result(args, use_cache=False) for _ in range(r)]
         self.wasm_result(args)  # make sure the compiled module is in the cache
@@ -171,7 +150,7 @@ class Bench:
         manifest.write_text(json.dumps(_chain_manifest(kind, length)))
         inputs = self.workdir / f"items_{items}.json"
         inputs.write_text(json.dumps([float(i % 1000) / 8 for i in range(items)]))
-        args = ["run", str(manifest), "--input", str(inputs), "--compact"]
+        args = executor.run_args(manifest, inputs)
         return {
             "native_s": _median(lambda: self.native_once(args), self.repeats),
             "wasm_s": _median(lambda: self.wasm_result(args).run_seconds, self.repeats),
@@ -198,7 +177,7 @@ class Bench:
     def examples(self) -> list[dict]:
         rows = []
         for name in EXAMPLES:
-            args = ["run", str(paths.EXAMPLE_MANIFESTS / f"{name}.json")]
+            args = executor.run_args(paths.EXAMPLE_MANIFESTS / f"{name}.json", compact=False)
             native = _median(lambda a=args: self.native_once(a), self.repeats)
             runs = [self.wasm_result(args) for _ in range(self.repeats)]
             total = statistics.median(x.compile_seconds + x.run_seconds for x in runs)
@@ -214,20 +193,11 @@ class Bench:
         return rows
 
 
-def _tool(cmd: list[str]) -> str:
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=60)
-    except FileNotFoundError:
-        return "missing"
-    return (proc.stdout or proc.stderr).strip().splitlines()[0] if proc.returncode == 0 else "unknown"
-
-
 def sizes(bench: Bench) -> dict:
     out = dict(bench.module_sizes)
-    zip_path = next(bench.layout.preopens[wasi_flags.PYTHON_LIB_GUEST].glob("*.zip"))
-    data = zip_path.read_bytes()
+    data = stdlib.zip_path().read_bytes()
     out["stdlib_zip_bytes"] = len(data)
-    out["stdlib_zip_gzip_bytes"] = len(gzip.compress(data, compresslevel=9, mtime=0))
+    out["stdlib_zip_gzip_bytes"] = wasmbin.gzip_size(data)
     out["note"] = "zig links with --strip-debug and writes no name section, so stripping removes little"
     return out
 
@@ -245,16 +215,14 @@ def run(args: argparse.Namespace) -> int:
             "generated": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "mode": "full" if full else "quick",
             "repeats": repeats,
-            "machine": {
-                "platform": platform.platform(),
-                "cpus": os.cpu_count(),
-                "python": sys.version.split()[0],
+            "machine": machine.describe(),
+            "tools": {
                 "wasmtime_py": importlib.metadata.version("wasmtime"),
-                "node": _tool(["node", "--version"]),
-                "rustc_wasm": _tool(["/usr/bin/rustc", "--version"]),
+                "node": toolchains.tool_version("node", "--version", required=False),
+                "rustc_wasm": toolchains.tool_version(toolchains.WASM_RUSTC, "--version"),
             },
             "module": str(bench.module_in_cache),
-            "native": str(wasm.native_executor()),
+            "native": str(native.executor_path()),
             "size": sizes(bench),
         }
         ui.info("cold start")
@@ -266,8 +234,7 @@ def run(args: argparse.Namespace) -> int:
         ui.info("example manifests")
         report["examples"] = bench.examples()
     paths.REPORTS_DIR.mkdir(parents=True, exist_ok=True)
-    out = paths.REPORTS_DIR / "wasm_bench.json"
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    out = fsutil.write_atomic(paths.REPORTS_DIR / "wasm_bench.json", json.dumps(report, indent=2) + "\n")
     _summary(report)
     ui.ok(f"report: {out}")
     return 0

@@ -1,4 +1,4 @@
-"""The browser demo (issue 9): build the site, serve it, test it in real Chromium.
+"""The browser demo: build the site, serve it, test it in real Chromium.
 
 - ``site()``: the bundles (``rmbuild.bundle``), ``npm ci`` when the lock
   changed, the esbuild build of ``browser-demo/`` (a cached step), assembled in
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-import hashlib
 import json
 import shutil
 import threading
@@ -27,10 +26,12 @@ from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from . import bundle, native, paths, steps, toolchains, ui
-from .ui import BuildError
+from ..build import bundle, whisper
+from ..core import fsutil, paths, steps, toolchains, ui
+from ..core.rmpkg import rmpkg
+from ..core.ui import BuildError
 
-SITE_DIR = paths.REPO / "build" / "site"
+SITE_DIR = paths.BUILD_DIR / "site"
 SCREENSHOTS_DIR = paths.REPORTS_DIR / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 DEMO_PORT = 8765
@@ -38,7 +39,7 @@ EXPECTED_NAME = "expected-native.json"
 SAMPLES_NAME = "sample-inputs.json"  # input items of the audio pipelines (tests only)
 
 
-def _npm() -> str:
+def npm() -> str:
     npm = shutil.which("npm")
     if npm is None:
         raise BuildError("npm is missing (install Node.js 20 or newer; `nox -s doctor` checks it)")
@@ -50,11 +51,11 @@ def npm_ci() -> None:
     demo = paths.BROWSER_DEMO_DIR
     lock = demo / "package-lock.json"
     marker = demo / "node_modules" / ".rmbuild-lock-sha256"
-    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
+    digest = fsutil.sha256_file(lock)
     if marker.exists() and marker.read_text().strip() == digest:
         return
     ui.step("browser-demo: npm ci (exact versions from package-lock.json)")
-    ui.run([_npm(), "ci", "--no-audit", "--no-fund"], cwd=demo, what="npm ci")
+    ui.run([npm(), "ci", "--no-audit", "--no-fund"], cwd=demo, what="npm ci")
     marker.write_text(digest + "\n")
 
 
@@ -70,7 +71,7 @@ def build_demo() -> Path:
         demo / "tsconfig.json",
         paths.PACKAGING_DIR / "rmpkg.schema.json",
     ]
-    facts = {"node": toolchains._first_line(["node", "--version"])}
+    facts = {"node": toolchains.tool_version("node", "--version")}
 
     def build(out: Path) -> None:
         ui.run(["node", "scripts/build.mjs"], cwd=demo, what="esbuild (demo)")
@@ -159,15 +160,14 @@ def expected_native(index_path: Path) -> Path:
     Audio pipelines run on their sample (jfk.wav as a ``$audio`` item); the items go to
     ``SAMPLES_NAME`` beside it (the Node tests feed the same items), and ``audio_samples()``
     names the WAV files the Chromium test uploads."""
-    executor = native.executor_path()
     index = json.loads(index_path.read_text())
     expected: dict[str, str] = {}
     samples: dict[str, list] = {}
     for entry in index["bundles"]:
-        meta = bundle.rmpkg().read(index_path.parent / entry["file"]).metadata
+        meta = rmpkg.read(index_path.parent / entry["file"]).metadata
         for pipeline in meta["pipelines"]:
             key = f"{entry['name']}/{pipeline['name']}"
-            expected[key] = bundle.run_native(entry["name"], pipeline["name"], executor).decode()
+            expected[key] = bundle.run_native(entry["name"], pipeline["name"]).decode()
             inputs = bundle.sample_inputs(bundle.pipeline_spec(entry["name"], pipeline["name"]))
             if inputs is not None:
                 samples[key] = inputs
@@ -179,8 +179,6 @@ def expected_native(index_path: Path) -> Path:
 
 def audio_samples(index_path: Path) -> dict[str, dict[str, str]]:
     """``{"bundle/pipeline": {"file": WAV, "text": expected transcript}}`` for audio pipelines."""
-    from . import whisper
-
     out = {}
     for entry in json.loads(index_path.read_text())["bundles"]:
         for name in entry["pipelines"]:

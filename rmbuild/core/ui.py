@@ -10,6 +10,13 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from .rmpkg import rmpkg
+
+# One formatting of sizes for the build and the bundle format alike.
+human_bytes = rmpkg.human_bytes
+# Lines of a failed quiet command's output that are shown.
+QUIET_TAIL_LINES = 40
+
 
 class BuildError(Exception):
     """A failure the user can act on. The CLI prints its message without a traceback."""
@@ -35,16 +42,8 @@ def warn(message: str) -> None:
     _emit("  !", message)
 
 
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
-
-
 class Progress:
-    """Progress of a long transfer or extraction.
+    """Progress of a long transfer, extraction or loop.
 
     On a terminal it redraws one line; elsewhere (CI logs) it prints a line every
     few seconds so a log shows the build is alive without flooding it.
@@ -62,7 +61,7 @@ class Progress:
     def _fmt(self, n: float) -> str:
         return human_bytes(n) if self.unit == "bytes" else f"{n:.0f} {self.unit}"
 
-    def advance(self, n: int) -> None:
+    def advance(self, n: int = 1) -> None:
         self.done += n
         now = time.monotonic()
         if now - self._last >= (0.2 if self._tty else 5.0):
@@ -95,30 +94,34 @@ def run(
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
     capture: bool = False,
+    quiet: bool = False,
     what: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a command, echoing it; raise BuildError (not a traceback) if it fails.
 
-    ``env`` is added to the current environment. With ``capture`` stdout is
-    returned as text (stderr still streams to the terminal).
+    ``env`` is added to the current environment. ``capture``: stdout is returned as
+    text (stderr still streams). ``quiet``: stdout and stderr are kept back (pages of
+    compiler warnings, a line per tensor) and only their last lines are shown, in the
+    error, if the command fails.
     """
     argv = [str(c) for c in cmd]
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
     info("$ " + shlex.join(argv) + (f"   (in {cwd})" if cwd else ""))
+    streams: dict[str, object] = {}
+    if quiet:
+        streams = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT}
+    elif capture:
+        streams = {"stdout": subprocess.PIPE}
     try:
-        result = subprocess.run(
-            argv,
-            cwd=cwd,
-            env=full_env,
-            text=True,
-            stdout=subprocess.PIPE if capture else None,
-            check=False,
-        )
+        result = subprocess.run(argv, cwd=cwd, env=full_env, text=True, check=False, **streams)  # type: ignore[call-overload]
     except FileNotFoundError as exc:
-        raise BuildError(f"{argv[0]} is not installed (run `nox -s doctor`)") from exc
+        raise BuildError(f"{argv[0]} is not installed (run `./nox -s doctor`)") from exc
     if result.returncode != 0:
         label = what or Path(argv[0]).name
-        raise BuildError(f"{label} failed with exit code {result.returncode}: {shlex.join(argv)}")
+        tail = ""
+        if quiet and result.stdout:
+            tail = ":\n" + "\n".join(result.stdout.splitlines()[-QUIET_TAIL_LINES:])
+        raise BuildError(f"{label} failed with exit code {result.returncode}: {shlex.join(argv)}{tail}")
     return result

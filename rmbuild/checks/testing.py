@@ -6,10 +6,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import native, paths, toolchains, ui
+from ..build import native
+from ..core import paths, toolchains, ui
 
 
-def rust_tests() -> None:
+def rust_tests(args: argparse.Namespace | None = None) -> None:
     toolchains.ensure("native")
     env = native.cargo_env()
     ui.step("cargo test (runtime, native)")
@@ -23,11 +24,11 @@ def rust_tests() -> None:
     )
 
 
-def python_tests(extra: list[str]) -> None:
+def python_tests(args: argparse.Namespace) -> None:
     ui.step("pytest")
-    ui.run([sys.executable, "-m", "pytest", *extra], cwd=paths.REPO, what="pytest")
+    ui.run([sys.executable, "-m", "pytest", *args.extra], cwd=paths.REPO, what="pytest")
 
 
 def run(args: argparse.Namespace) -> None:
-    rust_tests()
-    python_tests(list(args.extra))
+    rust_tests(args)
+    python_tests(args)

@@ -14,9 +14,6 @@ Guarantees:
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -27,10 +24,9 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
-from . import lock, paths, ui
+from . import fsutil, lock, paths, ui
 from .lock import Artifact
 from .ui import BuildError
 
@@ -39,31 +35,6 @@ PYPI_SIMPLE_ENV = "RMBUILD_PYPI_SIMPLE_URL"
 DEFAULT_PYPI_SIMPLE = "https://pypi.org/simple"
 MARKER = ".rmbuild-extracted.json"
 _CHUNK = 1 << 20
-
-
-# ---------------------------------------------------------------------------
-# hashing and locking
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-@contextlib.contextmanager
-def _entry_lock(name: str) -> Iterator[None]:
-    """Serialise work on one artifact across processes (parallel nox sessions)."""
-    lock_dir = paths.cache_root() / "locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    with (lock_dir / f"{name}.lock").open("w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _offline() -> bool:
@@ -75,7 +46,7 @@ def _check_file(artifact: Artifact, path: Path) -> str | None:
     size = path.stat().st_size
     if artifact.size is not None and size != artifact.size:
         return f"size is {size} bytes, the lock pins {artifact.size} (truncated or different file)"
-    actual = sha256_of(path)
+    actual = fsutil.sha256_file(path)
     if actual != artifact.sha256:
         return f"sha256 is {actual}, the lock pins {artifact.sha256}"
     return None
@@ -296,18 +267,13 @@ def fetch(name_or_artifact: str | Artifact, lock_file: Path | None = None) -> Pa
     """Folder holding the verified, extracted artifact; fetches what is missing."""
     artifact = name_or_artifact if isinstance(name_or_artifact, Artifact) else lock.get(name_or_artifact, lock_file)
     entry = entry_dir(artifact)
-    with _entry_lock(artifact.name):
+    with fsutil.file_lock(paths.locks_dir() / f"{artifact.name}.lock"):
         if _entry_is_complete(artifact, entry):
             return entry
         archive = download(artifact)
         if entry.exists():
             ui.warn(f"cache entry {entry} is incomplete or altered; extracting it again")
-            shutil.rmtree(entry)
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        for stale in entry.parent.glob(f".tmp-{entry.name}-*"):
-            shutil.rmtree(stale, ignore_errors=True)  # left by an interrupted extraction
-        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{entry.name}-", dir=entry.parent))
-        try:
+        with fsutil.atomic_dir(entry) as tmp:
             _unpack(artifact, archive, tmp)
             inventory = _inventory(tmp)
             if inventory["files"] == 0:
@@ -315,10 +281,6 @@ def fetch(name_or_artifact: str | Artifact, lock_file: Path | None = None) -> Pa
                 raise BuildError(f"nothing extracted from {where}{artifact.filename}: check `subdir` in the lock")
             marker = {"sha256": artifact.sha256, "subdir": artifact.subdir, **inventory}
             (tmp / MARKER).write_text(json.dumps(marker, indent=1))
-            os.replace(tmp, entry)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
         ui.ok(f"{artifact.name}: {inventory['files']} files in {entry}")
         return entry
 
@@ -335,3 +297,14 @@ def status(lock_file: Path | None = None) -> list[tuple[Artifact, str]]:
             state = "missing"
         result.append((artifact, state))
     return result
+
+
+def fetch_command(args) -> None:
+    """The fetch phase: every locked artifact (or those named), verified and extracted."""
+    for name in args.extra or list(lock.load()):
+        print(fetch(name))
+
+
+def list_command(args) -> None:
+    for artifact, state in status():
+        print(f"{artifact.name:<24} {artifact.spec}\n{'':<24} {state}")

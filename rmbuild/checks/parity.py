@@ -19,22 +19,25 @@ import json
 import math
 import shutil
 import struct
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import native, paths, ui, wasi_flags, wasi_runner, wasm
-from .ui import BuildError
+from ..build import native
+from ..build.wasm import module as wasm_module
+from ..core import fsutil, paths, ui
+from ..core.ui import BuildError
+from ..run import executor
+from ..run.outcome import Outcome
 
 DEFAULT_SEED = 20261125
 QUICK_GENERATED = 150  # what the test suite runs
 FULL_GENERATED = 1200  # what `nox -s parity` runs
 REPORT_JSON = "parity.json"
 REPORT_TEXT = "parity.md"
-BAD_MANIFESTS = paths.RUNTIME_DIR / "tests" / "bad_manifests"
+BAD_MANIFESTS = paths.BAD_MANIFESTS
 RUN_TIMEOUT = 120.0
 
 # Case name -> why a difference is acceptable. There should be none: an entry
@@ -53,14 +56,6 @@ class Case:
     # Python nodes calling the C libm: the executables bring their own (see
     # runtime/src/libm_exports.rs); the wheel, inside a host CPython, cannot.
     uses_libm: bool = False
-
-
-@dataclass
-class Outcome:
-    exit_code: int
-    stdout: bytes
-    stderr: bytes
-    seconds: float
 
 
 @dataclass
@@ -265,89 +260,28 @@ def audio_cases() -> list[Case]:
     return cases
 
 
-PYTHON_SOURCES = {
-    "strings": (
-        "class Node:\n"
-        "    def process(self, x):\n"
-        "        s = str(x)\n"
-        "        return {'upper': s.upper(), 'rev': s[::-1], 'len': len(s), 'fmt': f'{x!r:>12}', "
-        "'words': s.split(), 'utf8': list(s.encode('utf-8'))}\n",
-        ["hello world", "ünïcödé ☃", "", "tab\tand\nnewline", 'quote"s'],
-    ),
-    "lists": (
-        "class Node:\n"
-        "    def process(self, xs):\n"
-        "        return {'sorted': sorted(xs), 'sum': sum(xs), 'pairs': list(zip(xs, xs[1:])), "
-        "'squares': [v * v for v in xs], 'max': max(xs, default=None)}\n",
-        [[3, 1, 2], [0.1, 0.2, 0.3], [], [1e308, 1e308], [2**62, 2**62, -(2**63)]],  # last: sum overflows i64,
-    ),
-    "dicts": (
-        "import json\n"
-        "class Node:\n"
-        "    def __init__(self, prefix='k'):\n"
-        "        self.prefix = prefix\n"
-        "    def process(self, d):\n"
-        "        out = {self.prefix + str(k): v for k, v in sorted(d.items())}\n"
-        "        out['json'] = json.dumps(d, sort_keys=True)\n"
-        "        out['nested'] = {'keys': list(d), 'n': len(d)}\n"
-        "        return out\n",
-        [{"b": 2, "a": 1}, {}, {"x": [1, {"y": None}], "z": True}, {"$audio": 1, "other": 2}],
-    ),
-    "float-math": (
-        "import math\n"
-        "class Node:\n"
-        "    def process(self, x):\n"
-        "        return [x + 0.1, x * 1.1, x / 3, x ** 0.5 if x >= 0 else -x, math.sqrt(abs(x)),\n"
-        "                math.fsum([x, 1e-16, -x]),\n"
-        "                math.sin(x), math.cos(x), math.exp(min(x, 700)), math.log1p(abs(x)), math.atan2(x, 3.0),\n"
-        "                math.floor(x), round(x, 3), float.hex(x), math.hypot(x, 4.0), x % 7, divmod(x, 2.5)[0]]\n",
-        [0.5, 1.0, 3.141592653589793, 100.25, 1e-10, 12345.678, -2.5, 0.0],
-    ),
-    # Every C libm function the runtime's binaries replace (runtime/src/libm_exports.rs),
-    # plus cmath and `**`, over values spread across magnitudes and signs.
-    "libm-sweep": (
-        "import cmath, math\n"
-        "UNARY = ('acos acosh asin asinh atan atanh cbrt cos cosh erf erfc exp exp2 expm1 '\n"
-        "         'log log10 log1p log2 sin sinh tan tanh lgamma gamma').split()\n"
-        "def call(f, *a):\n"
-        "    try:\n"
-        "        return f(*a)\n"
-        "    except (ValueError, OverflowError) as e:\n"
-        "        return type(e).__name__\n"
-        "class Node:\n"
-        "    def process(self, x):\n"
-        "        out = {n: call(getattr(math, n), x) for n in UNARY if hasattr(math, n)}\n"
-        "        out['atan2'] = call(math.atan2, x, 0.75)\n"
-        "        out['pow'] = call(pow, abs(x), 1.37)\n"
-        "        out['hypot'] = call(math.hypot, x, 1e-3)\n"
-        "        z = call(cmath.exp, complex(x % 50, x))\n"
-        "        out['cexp'] = [z.real, z.imag] if isinstance(z, complex) else z\n"
-        "        out['cabs'] = abs(complex(x, 2.5))\n"
-        "        return out\n",
-        [0.0, -0.0, 5e-324, 1e-300, 0.5, 1.0, 3.141592653589793, 709.0, 710.0, -745.5]
-        + [round(math.ldexp(math.sin(i * 12.9898) * 0.999, i % 21 - 10), 15) for i in range(1, 41)],
-    ),
-    "state-and-errors": (
-        "class Node:\n"
-        "    def __init__(self):\n"
-        "        self.seen = []\n"
-        "    def process(self, x):\n"
-        "        self.seen.append(x)\n"
-        "        if x == 'boom':\n"
-        "            raise ValueError(f'bad item after {self.seen[:-1]!r}')\n"
-        "        return len(self.seen)\n",
-        ["a", "b", "boom", "never"],
-    ),
+# Python node sources: tests/data/parity/<name>.py, each run over these items. The
+# sources are data (the manifest carries them inline), so each case is one file.
+PYTHON_SOURCES_DIR = paths.TEST_DATA / "parity"
+PYTHON_INPUTS: dict[str, list] = {
+    "strings": ["hello world", "ünïcödé ☃", "", "tab\tand\nnewline", 'quote"s'],
+    "lists": [[3, 1, 2], [0.1, 0.2, 0.3], [], [1e308, 1e308], [2**62, 2**62, -(2**63)]],  # last: sum overflows i64
+    "dicts": [{"b": 2, "a": 1}, {}, {"x": [1, {"y": None}], "z": True}, {"$audio": 1, "other": 2}],
+    "float-math": [0.5, 1.0, 3.141592653589793, 100.25, 1e-10, 12345.678, -2.5, 0.0],
+    # every C libm function the runtime's binaries replace (runtime/src/libm_exports.rs),
+    # plus cmath and `**`, over values spread across magnitudes and signs
+    "libm-sweep": [0.0, -0.0, 5e-324, 1e-300, 0.5, 1.0, 3.141592653589793, 709.0, 710.0, -745.5]
+    + [round(math.ldexp(math.sin(i * 12.9898) * 0.999, i % 21 - 10), 15) for i in range(1, 41)],
+    "state-and-errors": ["a", "b", "boom", "never"],
 }
-
-
-# The Python sources above whose results go through the C libm (Case.uses_libm).
+# The Python sources whose results go through the C libm (Case.uses_libm).
 LIBM_PYTHON_SOURCES = frozenset({"float-math", "libm-sweep"})
 
 
 def python_cases() -> list[Case]:
     cases = []
-    for name, (source, inputs) in PYTHON_SOURCES.items():
+    for name, inputs in PYTHON_INPUTS.items():
+        source = (PYTHON_SOURCES_DIR / f"{name}.py").read_text()
         nodes = [
             {"id": "py", "type": "Python", "params": {"class": "Node", "source": source}},
             {"id": "out", "type": "Output"},
@@ -516,18 +450,12 @@ def describe_difference(native_out: Outcome, other: Outcome) -> dict[str, object
 
 @dataclass
 class Targets:
-    """The runtimes under comparison: native is the reference."""
+    """The hosts under comparison: native is the reference."""
 
-    native: Path
-    layout: wasm.Layout
+    native: executor.Native
+    wasmtime: executor.Wasmtime
+    node: executor.Node | None
     workdir: Path
-    with_node: bool
-
-    def args(self, manifest_file: Path, inputs_file: Path | None) -> list[str]:
-        args = ["run", str(manifest_file), "--compact"]
-        if inputs_file:
-            args += ["--input", str(inputs_file)]
-        return args
 
     def files(self, case: Case, index: int) -> tuple[Path, Path | None, list[Path]]:
         """Where the manifest is: its own file (relative paths inside), or one we write."""
@@ -545,52 +473,25 @@ class Targets:
             dirs.append(self.workdir)
         return manifest_file.resolve(), inputs_file, sorted(set(dirs))
 
-    def run_native(self, args: list[str]) -> Outcome:
-        started = time.perf_counter()
-        proc = subprocess.run([str(self.native), *args], capture_output=True, timeout=RUN_TIMEOUT, check=False)
-        return Outcome(proc.returncode, proc.stdout, proc.stderr, time.perf_counter() - started)
-
-    def run_wasmtime(self, args: list[str], dirs: list[Path]) -> Outcome:
-        started = time.perf_counter()
-        result = wasm.run(args, preopens=wasm.same_path_preopens(*dirs), layout=self.layout, timeout=RUN_TIMEOUT)
-        return Outcome(result.exit_code, result.stdout, result.stderr, time.perf_counter() - started)
-
-    def run_node(self, args: list[str], dirs: list[Path]) -> Outcome:
-        started = time.perf_counter()
-        result = wasi_runner.run_node(
-            self.layout.module,
-            args,
-            preopens={**self.layout.preopens, **wasm.same_path_preopens(*dirs)},
-            env=self.layout.env,
-            timeout=RUN_TIMEOUT,
-            program_name=wasi_flags.RUST_BIN,
-        )
-        return Outcome(result.exit_code, result.stdout, result.stderr, time.perf_counter() - started)
-
 
 def check_case(targets: Targets, case: Case, index: int) -> Verdict:
     manifest_file, inputs_file, dirs = targets.files(case, index)
-    args = targets.args(manifest_file, inputs_file)
-    reference = targets.run_native(args)
-    runs: dict[str, Outcome] = {"wasmtime": targets.run_wasmtime(args, dirs)}
+    args = executor.run_args(manifest_file, inputs_file)
+    reference = targets.native.run(args, timeout=RUN_TIMEOUT)
+    runs: dict[str, Outcome] = {"wasmtime": targets.wasmtime.run(args, dirs=dirs, timeout=RUN_TIMEOUT)}
     # node:wasi starts a process and compiles the module every time: examples only.
-    if targets.with_node and case.kind == "example":
-        runs["node"] = targets.run_node(args, dirs)
+    if targets.node is not None and case.kind == "example":
+        runs["node"] = targets.node.run(args, dirs=dirs, timeout=RUN_TIMEOUT)
     verdict = Verdict(
         case.name,
         case.kind,
         identical=True,
         exit_code=reference.exit_code,
         targets=["native", *runs],
-        seconds={"native": round(reference.seconds, 4), **{k: round(v.seconds, 4) for k, v in runs.items()}},
+        seconds={"native": round(reference.run_seconds, 4), **{k: round(v.run_seconds, 4) for k, v in runs.items()}},
     )
     for target, outcome in runs.items():
-        same = (outcome.exit_code, outcome.stdout, outcome.stderr) == (
-            reference.exit_code,
-            reference.stdout,
-            reference.stderr,
-        )
-        if not same:
+        if outcome.streams != reference.streams:
             verdict.identical = False
             verdict.difference = {"target": target, **describe_difference(reference, outcome)}
             verdict.allowed = ALLOWED_DIFFERENCES.get(case.name)
@@ -601,11 +502,11 @@ def check_case(targets: Targets, case: Case, index: int) -> Verdict:
 def run_corpus(
     cases: list[Case], *, with_node: bool = True, progress: Callable[[int], None] | None = None
 ) -> list[Verdict]:
-    native_binary = native.executor_path()
-    layout = wasm.runtime_layout()
+    layout = wasm_module.layout()
     verdicts = []
     with tempfile.TemporaryDirectory(prefix="rmbuild-parity-") as tmp:
-        targets = Targets(native_binary, layout, Path(tmp).resolve(), with_node and shutil.which("node") is not None)
+        node = executor.Node(layout) if with_node and shutil.which("node") is not None else None
+        targets = Targets(native.host(), executor.Wasmtime(layout), node, Path(tmp).resolve())
         for index, case in enumerate(cases):
             verdicts.append(check_case(targets, case, index))
             if progress:
@@ -659,11 +560,8 @@ def write_report(summary: dict[str, object], verdicts: list[Verdict], meta: dict
     paths.REPORTS_DIR.mkdir(parents=True, exist_ok=True)
     out = paths.REPORTS_DIR / REPORT_JSON
     body = {"summary": summary, **meta, "cases": [asdict(v) for v in verdicts]}
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(body, indent=1, default=str))
-    tmp.replace(out)
-    text = paths.REPORTS_DIR / REPORT_TEXT
-    text.write_text(f"# Parity: native vs wasm\n\n{table(summary, verdicts)}\n")
+    fsutil.write_atomic(out, json.dumps(body, indent=1, default=str))
+    fsutil.write_atomic(paths.REPORTS_DIR / REPORT_TEXT, f"# Parity: native vs wasm\n\n{table(summary, verdicts)}\n")
     return out
 
 

@@ -1,0 +1,214 @@
+"""The one phase table. The nox sessions (noxfile.py), the ``python -m rmbuild``
+subcommands (cli.py) and the invoke tasks (tasks.py) are all made from it, and a test
+checks that the README's session table and the CI matrix name every phase.
+
+Standard library only: noxfile.py imports it before any venv exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Arg:
+    """An argument of a phase, for argparse and invoke alike.
+
+    ``kind``: ``flag`` (``--name``, on/off), ``value`` (``--name VALUE``), ``choice``
+    (``--name`` one of ``choices``) or ``rest`` (positional arguments, any number)."""
+
+    name: str
+    help: str
+    kind: str = "flag"
+    choices: tuple[str, ...] = ()
+    metavar: str = "ARG"
+
+
+@dataclass(frozen=True)
+class Step:
+    """A finer piece of a phase, run on its own as an invoke task (``./inv lint.ruff``)."""
+
+    name: str
+    help: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str  # the subcommand; the nox session is the same with _ for -
+    help: str
+    target: str  # "module:function" inside rmbuild, called with the parsed arguments
+    groups: tuple[str, ...] = ()  # pyproject.toml dependency groups of its venv; none: no venv
+    args: tuple[Arg, ...] = ()
+    task: str = ""  # invoke task "collection.name" (default: the phase name)
+    in_main: bool = False  # part of the main job, in table order
+    ci: str | None = "phase"  # the CI job that runs it (.github/workflows/ci.yml), or None ...
+    not_in_ci: str = ""  # ... and why
+    steps: tuple[Step, ...] = ()
+
+    @property
+    def session(self) -> str:
+        return self.name.replace("-", "_")
+
+
+FULL = "full"
+EXTRA = "extra"
+
+
+def full(meaning: str) -> Arg:
+    return Arg(FULL, meaning)
+
+
+def extra(meaning: str, metavar: str = "ARG") -> Arg:
+    return Arg(EXTRA, meaning, kind="rest", metavar=metavar)
+
+
+PHASES: tuple[Phase, ...] = (
+    Phase(
+        "doctor",
+        "report every tool with its version and origin; install what is missing",
+        "core.toolchains:doctor_command",
+        groups=("build", "lint"),
+        args=(
+            Arg("no-install", "only report, install nothing"),
+            Arg("group", "only the tools of one part", "choice", ("native", "wasm", "whisper", "browser", "lint")),
+            Arg("strict", "exit 1 if anything is missing"),
+        ),
+        ci=None,
+        not_in_ci="every CI job installs what its phase needs itself",
+    ),
+    Phase(
+        "fetch",
+        "download, verify and extract every locked artifact into the cache",
+        "core.artifacts:fetch_command",
+        args=(extra("artifact names from artifacts.lock.toml (default: all)", "NAME"),),
+        ci=None,
+        not_in_ci="every phase fetches the artifacts it needs",
+    ),
+    Phase(
+        "native-build",
+        "build the native runtime (pipeline_executor; the Whisper node builds whisper.cpp natively first)",
+        "build.native:build",
+        task="native.build",
+        in_main=True,
+    ),
+    Phase(
+        "wasm-build",
+        "build pipeline_executor_wasm with CPython inside; smoke-test it in wasmtime",
+        "build.wasm.module:build",
+        groups=("build",),
+        task="wasm.build",
+        in_main=True,
+    ),
+    Phase(
+        "whisper-build",
+        "build whisper.cpp natively and for wasm32-wasi; convert and quantize the model",
+        "build.whisper:build",
+        groups=("bench",),
+        task="whisper.build",
+        in_main=True,
+    ),
+    Phase(
+        "bundle",
+        "assemble the .rmpkg bundles of the demo pipelines (multiply-add, python-node, whisper)",
+        "build.bundle:build_all",
+        groups=("build",),
+        args=(extra("bundle names (default: all)", "NAME"),),
+        task="package.bundle",
+        in_main=True,
+    ),
+    Phase(
+        "parity",
+        "run the manifest corpus natively and in wasm; compare outputs byte for byte",
+        "checks.parity:run",
+        groups=("test",),
+        args=(full("1,200 generated manifests instead of 150"), extra("seed=N: another seed for the generated ones")),
+        task="wasm.parity",
+    ),
+    Phase(
+        "wasm-bench",
+        "size, start-up and per-item cost of wasm vs native: reports/wasm_bench.json",
+        "checks.wasm_bench:run",
+        groups=("bench",),
+        args=(full("more repetitions and items"),),
+        task="wasm.bench",
+        ci="benchmarks",
+    ),
+    Phase(
+        "whisper-bench",
+        "native vs wasm transcription, bare CLI and the full pipeline: reports/whisper_bench.{json,png}",
+        "checks.whisper_bench:run",
+        groups=("bench",),
+        args=(full("3 runs per measurement, fastest kept"),),
+        task="whisper.bench",
+        ci="benchmarks",
+    ),
+    Phase(
+        "browser",
+        "run every demo pipeline in Debian Chromium with both WASI backends",
+        "checks.browser:test",
+        groups=("test",),
+        task="browser.test",
+    ),
+    Phase(
+        "demo",
+        "serve the browser demo on 127.0.0.1",
+        "checks.browser:serve",
+        groups=("build",),
+        args=(extra("plain: without COOP/COEP headers (like GitHub Pages); build: only build the site"),),
+        task="browser.serve",
+        ci=None,
+        not_in_ci="it serves until stopped; the pages workflow builds the site with `demo -- build`",
+    ),
+    Phase(
+        "wheels",
+        "build the Python wheel with maturin and test it in a fresh venv",
+        "checks.wheels:build_and_test",
+        groups=("wheels",),
+        args=(full("the full parity corpus"), extra("pytest arguments")),
+        task="package.wheels",
+        ci=None,
+        not_in_ci="the wheels workflow builds and tests it (.github/workflows/wheels.yml)",
+    ),
+    Phase(
+        "lint",
+        "ruff, cargo fmt and clippy, the TypeScript check, actionlint",
+        "checks.lint:run",
+        groups=("lint",),
+        ci="lint",
+        steps=(
+            Step("ruff", "ruff check and ruff format --check", "checks.lint:ruff"),
+            Step("rust", "cargo fmt --check and cargo clippy -D warnings", "checks.lint:rust"),
+            Step("typescript", "the TypeScript type check of browser-demo/", "checks.lint:typescript"),
+            Step("workflows", "actionlint on .github/workflows", "checks.lint:workflows"),
+        ),
+    ),
+    Phase(
+        "tests",
+        "the test suite: cargo test for the runtime, then pytest (builds what it needs)",
+        "checks.testing:run",
+        groups=("test",),
+        args=(extra("pytest arguments"),),
+        steps=(
+            Step("rust", "cargo test in runtime/", "checks.testing:rust_tests"),
+            Step("python", "pytest (pass arguments with --extra)", "checks.testing:python_tests"),
+        ),
+    ),
+    Phase(
+        "main",
+        "the main job: every build phase in order, then the bundles",
+        "cli:main_job",
+        groups=("bench",),
+        ci=None,
+        not_in_ci="CI runs its phases as jobs of their own",
+    ),
+)
+
+MAIN = tuple(p for p in PHASES if p.in_main)
+
+
+def by_name(name: str) -> Phase:
+    for phase in PHASES:
+        if name in (phase.name, phase.session):
+            return phase
+    raise KeyError(name)
