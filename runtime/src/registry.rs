@@ -76,6 +76,11 @@ pub trait NodeKind: Send + Sync {
     fn description(&self) -> &'static str;
     /// Maximum number of incoming connections (`None` = unlimited).
     fn max_inputs(&self) -> Option<usize>;
+    /// Whether nodes of this type are the pipeline's results (like
+    /// `Output`). If a manifest has no such node, its sinks are the results.
+    fn is_result(&self) -> bool {
+        false
+    }
     /// JSON Schema of the `params` object.
     fn params_schema(&self, generator: &mut SchemaGenerator) -> Schema;
     /// Check `params` without side effects (no file access, no Python).
@@ -115,6 +120,9 @@ pub struct TypedKind<P> {
     pub description: &'static str,
     pub max_inputs: Option<usize>,
     pub build: BuildFn<P>,
+    /// See [`NodeKind::is_result`]; false unless set with
+    /// [`TypedKind::with_result`].
+    pub result: bool,
     _params: PhantomData<fn() -> P>,
 }
 
@@ -130,8 +138,15 @@ impl<P: NodeParams> TypedKind<P> {
             description,
             max_inputs,
             build,
+            result: false,
             _params: PhantomData,
         }
+    }
+
+    /// Set whether nodes of this type are results ([`NodeKind::is_result`]).
+    pub fn with_result(mut self, result: bool) -> Self {
+        self.result = result;
+        self
     }
 }
 
@@ -144,6 +159,9 @@ impl<P: NodeParams> NodeKind for TypedKind<P> {
     }
     fn max_inputs(&self) -> Option<usize> {
         self.max_inputs
+    }
+    fn is_result(&self) -> bool {
+        self.result
     }
     fn params_schema(&self, generator: &mut SchemaGenerator) -> Schema {
         generator.subschema_for::<P>()
