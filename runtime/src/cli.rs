@@ -70,13 +70,20 @@ struct Options {
 /// `exit-codes`: the table as text (aligned columns) or as JSON.
 fn exit_codes_text(json: bool) -> String {
     if json {
-        let rows: Vec<serde_json::Value> = EXIT_CODES
+        // One row per line: `{"code": N, "kind": "...", "meaning": "..."}`.
+        let text = |t: &str| serde_json::Value::from(t).to_string();
+        let rows: Vec<String> = EXIT_CODES
             .iter()
-            .map(|e| serde_json::json!({"code": e.code, "kind": e.kind, "meaning": e.meaning}))
+            .map(|e| {
+                format!(
+                    "  {{\"code\": {}, \"kind\": {}, \"meaning\": {}}}",
+                    e.code,
+                    text(e.kind),
+                    text(e.meaning)
+                )
+            })
             .collect();
-        let mut s = serde_json::to_string_pretty(&rows).unwrap_or_default();
-        s.push('\n');
-        return s;
+        return format!("[\n{}\n]\n", rows.join(",\n"));
     }
     let width = EXIT_CODES
         .iter()

@@ -431,6 +431,8 @@ fn exit_code_table() -> Vec<(i64, String, String)> {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.ends_with("]\n"), "{text:?}");
     let rows: Json = serde_json::from_str(&text).unwrap();
+    // One row per line between "[" and "]".
+    assert_eq!(text.lines().count(), rows.as_array().unwrap().len() + 2);
     rows.as_array()
         .unwrap()
         .iter()
