@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::error::{describe_io_error, Error, Result};
+use crate::error::{describe_io_error, Error, Result, EXIT_CODES};
 use crate::manifest::{parse_inputs, Manifest};
 use crate::registry::Registry;
 use crate::Pipeline;
@@ -22,6 +22,7 @@ USAGE:
     {PROGRAM} run <MANIFEST> [--input <INPUTS>] [--compact]
     {PROGRAM} validate <MANIFEST>
     {PROGRAM} schema
+    {PROGRAM} exit-codes [--json]
     {PROGRAM} --help | --version
 
 COMMANDS:
@@ -31,6 +32,8 @@ COMMANDS:
     validate   Check the manifest (structure, node types, params, graph, inputs)
                without running anything.
     schema     Print the manifest JSON Schema.
+    exit-codes Print the exit-code table (--json: as a JSON array of
+               {{\"code\", \"kind\", \"meaning\"}} sorted by code).
 
 ARGUMENTS:
     <MANIFEST>          Manifest file, or '-' to read it from stdin. Relative paths
@@ -41,16 +44,13 @@ ARGUMENTS:
     --compact           Print results on one line instead of indented.
 
 EXIT CODES:
-    0  success
-    1  usage or I/O error (bad arguments, missing file)
-    2  invalid manifest (JSON, structure, unknown node type, params, cycle, ...)
-    3  a node failed (at start-up or on an item; e.g. Python exception)
-    4  invalid inputs
-
-NODE TYPES:
 ",
         version = env!("CARGO_PKG_VERSION")
     );
+    for e in &EXIT_CODES {
+        s.push_str(&format!("    {}  {}\n", e.code, e.meaning));
+    }
+    s.push_str("\nNODE TYPES:\n");
     for kind in registry.kinds() {
         s.push_str(&format!("    {:<12} {}\n", kind.name(), kind.description()));
     }
@@ -63,6 +63,42 @@ struct Options {
     manifest: Option<String>,
     input: Option<String>,
     compact: bool,
+    /// `--json` (accepted by `exit-codes` only).
+    json: bool,
+}
+
+/// `exit-codes`: the table as text (aligned columns) or as JSON.
+fn exit_codes_text(json: bool) -> String {
+    if json {
+        // One row per line: `{"code": N, "kind": "...", "meaning": "..."}`.
+        let text = |t: &str| serde_json::Value::from(t).to_string();
+        let rows: Vec<String> = EXIT_CODES
+            .iter()
+            .map(|e| {
+                format!(
+                    "  {{\"code\": {}, \"kind\": {}, \"meaning\": {}}}",
+                    e.code,
+                    text(e.kind),
+                    text(e.meaning)
+                )
+            })
+            .collect();
+        return format!("[\n{}\n]\n", rows.join(",\n"));
+    }
+    let width = EXIT_CODES
+        .iter()
+        .map(|e| e.kind.len())
+        .max()
+        .unwrap_or(0)
+        .max("kind".len());
+    let mut s = format!("code  {:<width$}  meaning\n", "kind");
+    for e in &EXIT_CODES {
+        s.push_str(&format!(
+            "{:<4}  {:<width$}  {}\n",
+            e.code, e.kind, e.meaning
+        ));
+    }
+    s
 }
 
 fn usage_err(msg: impl std::fmt::Display) -> Error {
@@ -80,6 +116,7 @@ fn parse_args(args: &[String]) -> Result<Options> {
         manifest: None,
         input: None,
         compact: false,
+        json: false,
     };
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -92,6 +129,7 @@ fn parse_args(args: &[String]) -> Result<Options> {
                 }
             }
             "--compact" => opts.compact = true,
+            "--json" if opts.command == "exit-codes" => opts.json = true,
             s if s.starts_with("--input=") => {
                 if opts
                     .input
@@ -224,6 +262,14 @@ fn execute(
                 return Err(usage_err("'schema' takes no arguments"));
             }
             write(stdout, &crate::schema::manifest_schema_pretty(registry))
+        }
+        "exit-codes" => {
+            if opts.manifest.is_some() || opts.input.is_some() || opts.compact {
+                return Err(usage_err(
+                    "'exit-codes' takes no arguments other than --json",
+                ));
+            }
+            write(stdout, &exit_codes_text(opts.json))
         }
         other => Err(usage_err(format!("unknown command '{other}'"))),
     }

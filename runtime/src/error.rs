@@ -20,15 +20,62 @@ pub enum ErrorKind {
     Inputs,
 }
 
+/// One row of the exit-code table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExitCodeEntry {
+    /// The process exit code.
+    pub code: i32,
+    /// Short name: `success`, `usage`, `manifest`, `node` or `inputs`.
+    pub kind: &'static str,
+    /// What it means (one line, as in `--help`).
+    pub meaning: &'static str,
+}
+
+const SUCCESS: ExitCodeEntry = ExitCodeEntry {
+    code: 0,
+    kind: "success",
+    meaning: "success",
+};
+const USAGE: ExitCodeEntry = ExitCodeEntry {
+    code: 1,
+    kind: "usage",
+    meaning: "usage or I/O error (bad arguments, missing file)",
+};
+const MANIFEST: ExitCodeEntry = ExitCodeEntry {
+    code: 2,
+    kind: "manifest",
+    meaning: "invalid manifest (JSON, structure, unknown node type, params, cycle, ...)",
+};
+const NODE: ExitCodeEntry = ExitCodeEntry {
+    code: 3,
+    kind: "node",
+    meaning: "a node failed (at start-up or on an item; e.g. Python exception)",
+};
+const INPUTS: ExitCodeEntry = ExitCodeEntry {
+    code: 4,
+    kind: "inputs",
+    meaning: "invalid inputs",
+};
+
+/// The exit-code contract, sorted by code. The single source of
+/// [`ErrorKind::exit_code`], the EXIT CODES section of `--help` and
+/// `pipeline_executor exit-codes [--json]`.
+pub const EXIT_CODES: [ExitCodeEntry; 5] = [SUCCESS, USAGE, MANIFEST, NODE, INPUTS];
+
 impl ErrorKind {
+    /// This kind's row of [`EXIT_CODES`].
+    pub fn exit_entry(self) -> &'static ExitCodeEntry {
+        match self {
+            ErrorKind::Usage | ErrorKind::Io => &USAGE,
+            ErrorKind::Manifest => &MANIFEST,
+            ErrorKind::Node => &NODE,
+            ErrorKind::Inputs => &INPUTS,
+        }
+    }
+
     /// Process exit code for this kind of error.
     pub fn exit_code(self) -> i32 {
-        match self {
-            ErrorKind::Usage | ErrorKind::Io => 1,
-            ErrorKind::Manifest => 2,
-            ErrorKind::Node => 3,
-            ErrorKind::Inputs => 4,
-        }
+        self.exit_entry().code
     }
 }
 
@@ -97,5 +144,29 @@ pub fn describe_io_error(err: &std::io::Error) -> String {
         K::UnexpectedEof => "unexpected end of file".to_string(),
         K::BrokenPipe => "broken pipe".to_string(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_code_table() {
+        let codes: Vec<i32> = EXIT_CODES.iter().map(|e| e.code).collect();
+        assert_eq!(codes, [0, 1, 2, 3, 4]);
+        let kinds = [
+            ErrorKind::Usage,
+            ErrorKind::Io,
+            ErrorKind::Manifest,
+            ErrorKind::Node,
+            ErrorKind::Inputs,
+        ];
+        for kind in kinds {
+            assert!(EXIT_CODES.contains(kind.exit_entry()), "{kind:?}");
+        }
+        let names: Vec<&str> = kinds.iter().map(|k| k.exit_entry().kind).collect();
+        assert_eq!(names, ["usage", "usage", "manifest", "node", "inputs"]);
+        assert_eq!(Error::inputs("x").exit_code(), 4);
     }
 }

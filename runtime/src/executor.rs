@@ -15,13 +15,14 @@ use serde_json::Value as Json;
 
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, Plan};
-use crate::nodes::basic::OUTPUT;
 use crate::registry::{Node, NodeContext, Registry};
 use crate::value::Value;
 
 struct Slot {
     id: String,
     node_type: String,
+    /// Its kind's [`NodeKind::is_result`](crate::registry::NodeKind::is_result).
+    is_result: bool,
     node: Box<dyn Node>,
 }
 
@@ -32,8 +33,9 @@ pub struct Pipeline {
     /// Number of outgoing connections per node (to move instead of clone
     /// the value into its last consumer).
     fan_out: Vec<usize>,
-    /// Result nodes, in declaration order: the Output nodes, or if there are
-    /// none, every sink (node without outgoing connections).
+    /// Result nodes, in declaration order: the nodes whose kind is a result
+    /// (Output), or if there are none, every sink (node without outgoing
+    /// connections).
     results: Vec<usize>,
 }
 
@@ -98,6 +100,7 @@ impl Pipeline {
             slots.push(Slot {
                 id: spec.id.clone(),
                 node_type: spec.node_type.clone(),
+                is_result: kind.is_result(),
                 node,
             });
         }
@@ -107,9 +110,7 @@ impl Pipeline {
                 fan_out[p] += 1;
             }
         }
-        let outputs: Vec<usize> = (0..slots.len())
-            .filter(|&i| slots[i].node_type == OUTPUT)
-            .collect();
+        let outputs: Vec<usize> = (0..slots.len()).filter(|&i| slots[i].is_result).collect();
         let results = if outputs.is_empty() {
             (0..slots.len()).filter(|&i| fan_out[i] == 0).collect()
         } else {
@@ -246,6 +247,37 @@ mod tests {
         assert_eq!(out.result_ids_for_test(), vec!["b", "c"]);
         assert_eq!(out.outputs["b"], vec![Value::Int(7)]);
         assert_eq!(out.outputs["c"], vec![Value::Int(6)]);
+    }
+
+    #[test]
+    fn result_nodes_are_those_whose_kind_says_so() {
+        use crate::nodes::basic::NoParams;
+        use crate::registry::TypedKind;
+
+        struct Keep;
+        impl Node for Keep {
+            fn process(&mut self, mut inputs: Vec<Value>) -> Result<Option<Value>, String> {
+                Ok(inputs.pop())
+            }
+        }
+        let mut reg = Registry::with_builtins();
+        reg.register(Box::new(
+            TypedKind::<NoParams>::new("Tap", "test", Some(1), |_, _| Ok(Box::new(Keep)))
+                .with_result(true),
+        ));
+        // The Tap in the middle is a result, the sink `b` is not; Output too.
+        let m = Manifest::parse(
+            r#"{"version":1,"nodes":[{"id":"a","type":"Multiply","params":{"factor":3}},{"id":"t","type":"Tap"},
+               {"id":"b","type":"Add","params":{"value":1}},{"id":"o","type":"Output"}],
+               "connections":[{"from":"a","to":"t"},{"from":"t","to":"b"},{"from":"a","to":"o"}]}"#,
+            &reg,
+        )
+        .unwrap();
+        let mut p = Pipeline::new(&m, &reg, None).unwrap();
+        assert_eq!(p.result_ids(), vec!["t", "o"]);
+        let out = p.run(vec![Value::Int(2)]).unwrap();
+        assert_eq!(out.outputs["t"], vec![Value::Int(6)]);
+        assert_eq!(out.outputs["o"], vec![Value::Int(6)]);
     }
 
     #[test]

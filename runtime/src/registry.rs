@@ -2,9 +2,10 @@
 //!
 //! A node type is a [`NodeKind`]: it validates its `params` statically (for
 //! `validate`, without running anything), describes them as JSON Schema, and
-//! builds a [`Node`] instance. New node types (e.g. a future `Whisper` node
-//! behind a cargo feature) only need a `NodeKind` and one `register` call in
-//! [`Registry::with_builtins`].
+//! builds a [`Node`] instance. This module knows no node type: the built-in
+//! ones (and which of them need a cargo feature) are registered where they
+//! are defined, by `Registry::with_builtins`; an embedding can
+//! [`register`](Registry::register) its own.
 
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
@@ -75,6 +76,11 @@ pub trait NodeKind: Send + Sync {
     fn description(&self) -> &'static str;
     /// Maximum number of incoming connections (`None` = unlimited).
     fn max_inputs(&self) -> Option<usize>;
+    /// Whether nodes of this type are the pipeline's results (like
+    /// `Output`). If a manifest has no such node, its sinks are the results.
+    fn is_result(&self) -> bool {
+        false
+    }
     /// JSON Schema of the `params` object.
     fn params_schema(&self, generator: &mut SchemaGenerator) -> Schema;
     /// Check `params` without side effects (no file access, no Python).
@@ -114,6 +120,9 @@ pub struct TypedKind<P> {
     pub description: &'static str,
     pub max_inputs: Option<usize>,
     pub build: BuildFn<P>,
+    /// See [`NodeKind::is_result`]; false unless set with
+    /// [`TypedKind::with_result`].
+    pub result: bool,
     _params: PhantomData<fn() -> P>,
 }
 
@@ -129,8 +138,15 @@ impl<P: NodeParams> TypedKind<P> {
             description,
             max_inputs,
             build,
+            result: false,
             _params: PhantomData,
         }
+    }
+
+    /// Set whether nodes of this type are results ([`NodeKind::is_result`]).
+    pub fn with_result(mut self, result: bool) -> Self {
+        self.result = result;
+        self
     }
 }
 
@@ -143,6 +159,9 @@ impl<P: NodeParams> NodeKind for TypedKind<P> {
     }
     fn max_inputs(&self) -> Option<usize> {
         self.max_inputs
+    }
+    fn is_result(&self) -> bool {
+        self.result
     }
     fn params_schema(&self, generator: &mut SchemaGenerator) -> Schema {
         generator.subschema_for::<P>()
@@ -165,30 +184,30 @@ impl<P: NodeParams> NodeKind for TypedKind<P> {
 /// Node types by name. Sorted, so schema output is deterministic.
 pub struct Registry {
     kinds: BTreeMap<&'static str, Box<dyn NodeKind>>,
+    /// Node type -> the cargo feature it needs (see
+    /// [`Registry::register_feature_gated`]).
+    feature_gated: BTreeMap<&'static str, &'static str>,
 }
-
-/// Node types that exist only with a cargo feature: named in the error for an
-/// unknown type so the user learns why it is missing.
-const FEATURE_GATED: &[(&str, &str)] = &[("Python", "python"), ("Whisper", "whisper")];
 
 impl Registry {
     /// An empty registry.
     pub fn empty() -> Self {
         Registry {
             kinds: BTreeMap::new(),
+            feature_gated: BTreeMap::new(),
         }
-    }
-
-    /// All built-in node types of this build.
-    pub fn with_builtins() -> Self {
-        let mut r = Registry::empty();
-        crate::nodes::register_builtins(&mut r);
-        r
     }
 
     /// Add (or replace) a node type.
     pub fn register(&mut self, kind: Box<dyn NodeKind>) {
         self.kinds.insert(kind.name(), kind);
+    }
+
+    /// Record that node type `name` exists only with cargo feature
+    /// `feature`: while no such type is registered, the error for it says
+    /// why it is missing instead of "unknown node type".
+    pub fn register_feature_gated(&mut self, name: &'static str, feature: &'static str) {
+        self.feature_gated.insert(name, feature);
     }
 
     pub fn get(&self, name: &str) -> Option<&dyn NodeKind> {
@@ -206,8 +225,7 @@ impl Registry {
     /// Message for an unknown node type: a suggestion when one is close,
     /// the missing feature when the type is feature-gated.
     pub fn unknown_type_message(&self, name: &str) -> String {
-        let gated = FEATURE_GATED.iter().find(|(n, _)| *n == name);
-        if let (Some((_, feature)), None) = (gated, self.get(name)) {
+        if let (Some(feature), None) = (self.feature_gated.get(name), self.get(name)) {
             return format!(
                 "node type '{name}' is not available in this build (cargo feature '{feature}' is off)"
             );
@@ -227,12 +245,6 @@ impl Registry {
             }
             _ => format!("unknown node type '{name}'"),
         }
-    }
-}
-
-impl Default for Registry {
-    fn default() -> Self {
-        Registry::with_builtins()
     }
 }
 
@@ -263,9 +275,28 @@ mod tests {
         assert_eq!(edit_distance("abc", "abc"), 0);
     }
 
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    struct NoParams {}
+    impl NodeParams for NoParams {}
+
+    struct Nothing;
+    impl Node for Nothing {
+        fn process(&mut self, _: Vec<Value>) -> Result<Option<Value>, String> {
+            Ok(None)
+        }
+    }
+
+    fn kind(name: &'static str) -> Box<dyn NodeKind> {
+        Box::new(TypedKind::<NoParams>::new(name, "test", None, |_, _| {
+            Ok(Box::new(Nothing))
+        }))
+    }
+
     #[test]
     fn unknown_type_suggests() {
-        let r = Registry::with_builtins();
+        let mut r = Registry::empty();
+        r.register(kind("Multiply"));
+        r.register(kind("Add"));
         assert_eq!(
             r.unknown_type_message("Multply"),
             "unknown node type 'Multply' (did you mean 'Multiply'?)"
@@ -275,5 +306,19 @@ mod tests {
             r.unknown_type_message("multiply"),
             "unknown node type 'multiply' (did you mean 'Multiply'?)"
         );
+    }
+
+    #[test]
+    fn feature_gated_types_name_their_feature_until_registered() {
+        let mut r = Registry::empty();
+        assert_eq!(r.unknown_type_message("Fft"), "unknown node type 'Fft'");
+        r.register_feature_gated("Fft", "fft");
+        assert_eq!(
+            r.unknown_type_message("Fft"),
+            "node type 'Fft' is not available in this build (cargo feature 'fft' is off)"
+        );
+        r.register(kind("Fft"));
+        assert!(r.get("Fft").is_some());
+        assert!(!r.unknown_type_message("Fft").contains("not available"));
     }
 }

@@ -346,6 +346,11 @@ fn usage_errors_exit_1() {
         (&["run", "missing/manifest.json"], "error: cannot read manifest 'missing/manifest.json': file not found"),
         (&["run", "examples/manifests/multiply_add.json", "--input", "nope.json"], "error: cannot read inputs 'nope.json': file not found"),
         (&["schema", "x"], "error: 'schema' takes no arguments (try 'pipeline_executor --help')"),
+        (&["exit-codes", "x"], "error: 'exit-codes' takes no arguments other than --json (try 'pipeline_executor --help')"),
+        (&["exit-codes", "--json", "--compact"], "error: 'exit-codes' takes no arguments other than --json (try 'pipeline_executor --help')"),
+        (&["exit-codes", "--input", "x.json"], "error: 'exit-codes' takes no arguments other than --json (try 'pipeline_executor --help')"),
+        (&["exit-codes", "--yaml"], "error: unknown option '--yaml' (try 'pipeline_executor --help')"),
+        (&["run", "a.json", "--json"], "error: unknown option '--json' (try 'pipeline_executor --help')"),
     ];
     for (args, msg) in cases {
         let out = run(args);
@@ -416,6 +421,125 @@ fn help_version_validate_schema() {
     let out = run(&["schema"]);
     let schema: Json = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(schema["title"], "Pipeline manifest");
+}
+
+/// `exit-codes --json`: (code, kind, meaning) rows.
+fn exit_code_table() -> Vec<(i64, String, String)> {
+    let out = run(&["exit-codes", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.ends_with("]\n"), "{text:?}");
+    let rows: Json = serde_json::from_str(&text).unwrap();
+    // One row per line between "[" and "]".
+    assert_eq!(text.lines().count(), rows.as_array().unwrap().len() + 2);
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let keys: Vec<&str> = row
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(|k| k.as_str())
+                .collect();
+            assert_eq!(keys, ["code", "kind", "meaning"]);
+            (
+                row["code"].as_i64().unwrap(),
+                row["kind"].as_str().unwrap().to_string(),
+                row["meaning"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn exit_codes_json_matches_what_the_cli_returns() {
+    let table = exit_code_table();
+    let codes: Vec<i64> = table.iter().map(|r| r.0).collect();
+    let kinds: Vec<&str> = table.iter().map(|r| r.1.as_str()).collect();
+    assert_eq!(kinds, ["success", "usage", "manifest", "node", "inputs"]);
+    let mut sorted = codes.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, codes, "sorted by code, each once");
+    let code_of = |kind: &str| {
+        let row = table.iter().find(|r| r.1 == kind).unwrap();
+        Some(row.0 as i32)
+    };
+    // What the CLI actually does, one case per kind.
+    let ok = run(&["run", "examples/manifests/multiply_add.json"]);
+    assert_eq!(ok.status.code(), code_of("success"));
+    let usage = run(&["frobnicate"]);
+    assert_eq!(usage.status.code(), code_of("usage"));
+    let missing = run(&["run", "missing/manifest.json"]);
+    assert_eq!(missing.status.code(), code_of("usage"));
+    let manifest = run_in(
+        &root(),
+        &["run", "-"],
+        Some(r#"{"version": 2, "nodes": []}"#),
+    );
+    assert_eq!(manifest.status.code(), code_of("manifest"));
+    let node = run_in(
+        &root(),
+        &["run", "-"],
+        Some(r#"{"version": 1, "nodes": [{"id": "m", "type": "Multiply"}], "inputs": ["two"]}"#),
+    );
+    assert_eq!(node.status.code(), code_of("node"));
+    assert!(stderr_first_line(&node).starts_with("error: node 'm' (Multiply) failed on item 0"));
+    let inputs = run_in(
+        &root(),
+        &[
+            "run",
+            "examples/manifests/multiply_add.json",
+            "--input",
+            "-",
+        ],
+        Some("[1,"),
+    );
+    assert_eq!(inputs.status.code(), code_of("inputs"));
+    // Every exit code of the bad-manifest corpus is in the table.
+    for entry in std::fs::read_dir(root().join("tests/bad_manifests")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "expected") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let code: i64 = text.lines().next().unwrap()["exit: ".len()..]
+                .parse()
+                .unwrap();
+            assert!(codes.contains(&code), "{}: exit {code}", path.display());
+        }
+    }
+}
+
+#[test]
+fn exit_codes_table_and_help_come_from_the_same_rows() {
+    let table = exit_code_table();
+    let out = run(&["exit-codes"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("code  kind      meaning"));
+    for (code, kind, meaning) in &table {
+        assert_eq!(
+            lines.next(),
+            Some(format!("{code:<4}  {kind:<8}  {meaning}").as_str())
+        );
+    }
+    assert_eq!(lines.next(), None);
+    // --help's EXIT CODES section: the same rows.
+    let help = String::from_utf8(run(&["--help"]).stdout).unwrap();
+    let section: Vec<&str> = help
+        .lines()
+        .skip_while(|l| *l != "EXIT CODES:")
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    let expected: Vec<String> = table
+        .iter()
+        .map(|(code, _, meaning)| format!("    {code}  {meaning}"))
+        .collect();
+    assert_eq!(section, expected);
+    assert!(help.contains("pipeline_executor exit-codes [--json]"));
 }
 
 #[test]

@@ -145,7 +145,7 @@ fn bad_return_values_are_node_errors() {
         ),
         (
             "from pipeline_values import Audio\n        return Audio([0.5, 'x'], 8000)",
-            "process() result.samples[1]: expected a float, got str",
+            "process() result.samples[1]: expected a number, got str",
         ),
         (
             "from pipeline_values import Audio\n        return Audio([0.5], 8000, 2)",
@@ -161,6 +161,151 @@ fn bad_return_values_are_node_errors() {
         let e = run_one(&src, Value::Null).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Node);
         assert!(e.message().contains(expected), "{body}: {}", e.message());
+    }
+}
+
+#[test]
+fn audio_samples_from_float32_buffers() {
+    // Read as bytes (no Python float per sample): array('f'), a memoryview
+    // of one, a 2-D (frames, channels) view.
+    let cases = [
+        "array.array('f', [0.5, -0.25, 1.0, 2.0])",
+        "memoryview(array.array('f', [0.5, -0.25, 1.0, 2.0]))",
+        "memoryview(array.array('f', [0.5, -0.25, 1.0, 2.0])).cast('B').cast('f', (2, 2))",
+        "memoryview(array.array('f', [9.0, 0.5, -0.25, 1.0, 2.0]))[1:]",
+    ];
+    for samples in cases {
+        let src = format!(
+            "import array\nfrom pipeline_values import Audio\n\
+class Node:\n    def process(self, x):\n        a = Audio([], 8000, 2)\n        a.samples = {samples}\n        return a\n"
+        );
+        let out = run_one(&src, Value::Null).unwrap().unwrap();
+        assert_eq!(
+            out,
+            Value::Audio(AudioBuffer::new(vec![0.5, -0.25, 1.0, 2.0], 8000, 2).unwrap()),
+            "{samples}"
+        );
+    }
+}
+
+#[test]
+fn bad_audio_samples_name_the_path() {
+    let cases = [
+        (
+            "array.array('d', [0.5])",
+            "process() result.samples: expected a float32 buffer (format 'f'), got array.array with format 'd'",
+        ),
+        (
+            "b'abcd'",
+            "process() result.samples: expected a float32 buffer (format 'f'), got bytes with format 'B'",
+        ),
+        (
+            "'abc'",
+            "process() result.samples: expected a list of numbers, a numpy array or a float32 buffer, got str",
+        ),
+        (
+            "[0.5, True]",
+            "process() result.samples[1]: expected a number, got bool",
+        ),
+        (
+            "memoryview(array.array('f', [0.0] * 6)).cast('B').cast('f', (2, 3))",
+            "process() result.samples: expected a 1-D array (interleaved) or a 2-D array of shape (frames, 2), got shape (2, 3)",
+        ),
+        (
+            "memoryview(array.array('f', [0.0] * 8)).cast('B').cast('f', (2, 2, 2))",
+            "process() result.samples: expected a 1-D array (interleaved) or a 2-D array of shape (frames, 2), got shape (2, 2, 2)",
+        ),
+        (
+            "array.array('f', [0.5])",
+            "process() result: 1 samples is not a whole number of frames for 2 channels",
+        ),
+    ];
+    for (samples, expected) in cases {
+        let src = format!(
+            "import array\nfrom pipeline_values import Audio\n\
+class Node:\n    def process(self, x):\n        a = Audio([], 8000, 2)\n        a.samples = {samples}\n        return a\n"
+        );
+        let e = run_one(&src, Value::Null).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Node);
+        assert!(
+            e.message().ends_with(expected),
+            "{samples}: {}",
+            e.message()
+        );
+    }
+    let src = "from pipeline_values import Audio\nclass Node:\n    def process(self, x):\n        return Audio([0.5], 2 ** 70)\n";
+    let e = run_one(src, Value::Null).unwrap_err();
+    assert!(
+        e.message()
+            .ends_with("process() result.sample_rate: int 1180591620717411303424 out of range"),
+        "{}",
+        e.message()
+    );
+}
+
+#[test]
+fn a_dict_changed_during_conversion_does_not_panic() {
+    // Reading `samples` changes the dict being converted: the conversion
+    // works on a snapshot of its items.
+    let src = "from pipeline_values import Audio\n\
+class Sneaky(Audio):\n    __slots__ = ('d',)\n    @property\n    def samples(self):\n        self.d.clear()\n        self.d['new'] = 1\n        return [0.25]\n\
+class Node:\n    def process(self, x):\n        d = {}\n        a = Sneaky.__new__(Sneaky)\n        a.sample_rate, a.channels, a.d = 8000, 1, d\n        d['a'] = a\n        d['b'] = 2\n        return d\n";
+    let out = run_one(src, Value::Null).unwrap().unwrap();
+    let mut map = IndexMap::new();
+    map.insert(
+        "a".to_string(),
+        Value::Audio(AudioBuffer::new(vec![0.25], 8000, 1).unwrap()),
+    );
+    map.insert("b".to_string(), Value::Int(2));
+    assert_eq!(out, Value::Map(map));
+}
+
+#[test]
+fn numpy_results_when_numpy_is_installed() {
+    // numpy is optional: only checked where the interpreter has it.
+    let probe = "import importlib.util\nclass Node:\n    def process(self, x):\n        return importlib.util.find_spec('numpy') is not None\n";
+    if run_one(probe, Value::Null).unwrap() != Some(Value::Bool(true)) {
+        eprintln!("numpy not installed: skipped");
+        return;
+    }
+    let src = "import numpy as np\nfrom pipeline_values import Audio\n\
+class Node:\n    def process(self, x):\n        a = Audio([], 8000, 2)\n        a.samples = np.array([[0.5, -0.25], [1.0, 2.0]])\n        \
+return [np.float32(0.5), np.int64(7), np.bool_(True), np.array([[1, 2], [3, 4]]), a, Audio(np.arange(2, dtype=np.int16), 100)]\n";
+    let out = run_one(src, Value::Null).unwrap().unwrap();
+    assert_eq!(
+        out,
+        Value::List(vec![
+            Value::Float(0.5),
+            Value::Int(7),
+            Value::Bool(true),
+            Value::List(vec![
+                Value::List(vec![Value::Int(1), Value::Int(2)]),
+                Value::List(vec![Value::Int(3), Value::Int(4)])
+            ]),
+            Value::Audio(AudioBuffer::new(vec![0.5, -0.25, 1.0, 2.0], 8000, 2).unwrap()),
+            Value::Audio(AudioBuffer::new(vec![0.0, 1.0], 100, 1).unwrap()),
+        ])
+    );
+    for (samples, expected) in [
+        (
+            "np.array(['a'])",
+            "process() result.samples: expected a numeric numpy array, got dtype <U1",
+        ),
+        (
+            "np.zeros((3, 2))",
+            "process() result.samples: expected a 1-D array (interleaved) or a 2-D array of shape (frames, 1), got shape (3, 2)",
+        ),
+        (
+            "[np.float32(0.5), np.bool_(True)]",
+            "process() result.samples[1]: expected a number, got numpy.bool",
+        ),
+    ] {
+        let src = format!(
+            "import numpy as np\nfrom pipeline_values import Audio\n\
+class Node:\n    def process(self, x):\n        a = Audio([], 8000)\n        a.samples = {samples}\n        return a\n"
+        );
+        let e = run_one(&src, Value::Null).unwrap_err();
+        assert!(e.message().ends_with(expected), "{samples}: {}", e.message());
     }
 }
 

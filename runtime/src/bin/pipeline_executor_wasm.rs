@@ -116,6 +116,9 @@ fn refuse_python_nodes(registry: &mut pipeline_runtime::Registry) {
         fn max_inputs(&self) -> Option<usize> {
             self.0.max_inputs()
         }
+        fn is_result(&self) -> bool {
+            self.0.is_result()
+        }
         fn params_schema(&self, generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
             self.0.params_schema(generator)
         }

@@ -38,12 +38,15 @@ pub fn register(r: &mut Registry) {
         None,
         |_, p| Ok(Box::new(Arith { op: Op::Add, constant: p.value })),
     )));
-    r.register(Box::new(TypedKind::<NoParams>::new(
-        OUTPUT,
-        "Collects its input as a pipeline result (several inputs: a list) and passes it on.",
-        None,
-        |_, _| Ok(Box::new(Output)),
-    )));
+    r.register(Box::new(
+        TypedKind::<NoParams>::new(
+            OUTPUT,
+            "Collects its input as a pipeline result (several inputs: a list) and passes it on.",
+            None,
+            |_, _| Ok(Box::new(Output)),
+        )
+        .with_result(true),
+    ));
 }
 
 /// Params of nodes that take none.

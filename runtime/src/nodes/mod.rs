@@ -1,4 +1,5 @@
-//! Built-in node types.
+//! Built-in node types, their registration ([`Registry::with_builtins`]) and
+//! which of them need a cargo feature ([`FEATURE_GATED`]).
 
 pub mod audio;
 pub mod basic;
@@ -15,7 +16,12 @@ use serde::Deserialize;
 
 use crate::registry::Registry;
 
-/// Register every built-in node type of this build.
+/// Built-in node types that exist only with a cargo feature (type, feature):
+/// without it, the error for such a type names the feature.
+pub const FEATURE_GATED: &[(&str, &str)] = &[("Python", "python"), ("Whisper", "whisper")];
+
+/// Register every built-in node type of this build, and the feature-gated
+/// ones by name ([`FEATURE_GATED`]).
 pub fn register_builtins(r: &mut Registry) {
     basic::register(r);
     audio::register(r);
@@ -23,6 +29,24 @@ pub fn register_builtins(r: &mut Registry) {
     python::register(r);
     #[cfg(feature = "whisper")]
     whisper::register(r);
+    for &(name, feature) in FEATURE_GATED {
+        r.register_feature_gated(name, feature);
+    }
+}
+
+impl Registry {
+    /// All built-in node types of this build.
+    pub fn with_builtins() -> Self {
+        let mut r = Registry::empty();
+        register_builtins(&mut r);
+        r
+    }
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry::with_builtins()
+    }
 }
 
 /// A numeric parameter: JSON integers stay `i64`, other numbers are `f64`.
@@ -112,4 +136,30 @@ pub(crate) fn de_u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
         }
     }
     d.deserialize_any(V)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_builtin_types() {
+        let r = Registry::with_builtins();
+        assert_eq!(
+            r.unknown_type_message("Multply"),
+            "unknown node type 'Multply' (did you mean 'Multiply'?)"
+        );
+        assert_eq!(r.unknown_type_message("Zebra"), "unknown node type 'Zebra'");
+        for &(name, feature) in FEATURE_GATED {
+            let expected = format!(
+                "node type '{name}' is not available in this build (cargo feature '{feature}' is off)"
+            );
+            assert_eq!(
+                r.get(name).is_none(),
+                r.unknown_type_message(name) == expected
+            );
+        }
+        assert_eq!(r.get("Python").is_some(), cfg!(feature = "python"));
+        assert_eq!(r.get("Whisper").is_some(), cfg!(feature = "whisper"));
+    }
 }

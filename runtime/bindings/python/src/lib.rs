@@ -9,22 +9,24 @@
 //!   (`ManifestError`, `NodeError`, `InputError`) carrying the runtime's
 //!   message and exit code.
 //!
+//! Values cross with the runtime's own conversion
+//! (`pipeline_runtime::python::convert`), with two options: this package's
+//! `Audio` is accepted as audio, and audio results are `Audio` objects whose
+//! samples are a float32 numpy array when numpy can be imported.
+//!
 //! The pipeline runs with the GIL released; `Python` nodes take it back for
 //! each call (the runtime's `init_interpreter` sees the interpreter already
 //! running and only installs its `pipeline_values` helper module).
 
 use std::path::PathBuf;
 
-use pipeline_runtime::python::type_name;
-use pipeline_runtime::{AudioBuffer, Error, ErrorKind, Manifest, Pipeline, Registry, Value};
+use pipeline_runtime::python::{
+    type_name, AudioSamples, FromPyOptions, FromPython, ToPyOptions, ToPython,
+};
+use pipeline_runtime::{Error, ErrorKind, Manifest, Pipeline, Registry, Value};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{
-    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple,
-};
-
-/// Same limit as the runtime's JSON decoding (`value::MAX_DEPTH`).
-const MAX_DEPTH: usize = 100;
+use pyo3::types::{PyDict, PyList, PyTuple};
 
 /// The pure-Python half of the package: exception classes and `Audio`.
 static TYPES: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
@@ -108,12 +110,12 @@ fn execute<'py>(
             pipeline.run(items)
         })
         .map_err(|e| to_py_err(py, &e))?;
-    let conv = ToPy::new(py)?;
+    let conv = to_python(py)?;
     let outputs = PyDict::new(py);
     for (id, values) in &output.outputs {
         let list = PyList::empty(py);
         for v in values {
-            list.append(conv.value(v)?)?;
+            list.append(conv.convert(v)?)?;
         }
         outputs.set_item(id, list)?;
     }
@@ -123,7 +125,8 @@ fn execute<'py>(
 }
 
 // ---------------------------------------------------------------------------
-// Python -> runtime values (input items)
+// Python -> runtime values (input items): the runtime's conversion, which
+// also accepts this package's `Audio`.
 
 fn items_from_py(obj: &Bound<'_, PyAny>) -> Result<Vec<Value>, Error> {
     let invalid = |m: String| Error::inputs(format!("invalid inputs: {m}"));
@@ -133,298 +136,40 @@ fn items_from_py(obj: &Bound<'_, PyAny>) -> Result<Vec<Value>, Error> {
             type_name(obj)
         )));
     }
-    let conv = FromPy {
-        audio: types(obj.py())
-            .and_then(|t| t.getattr("Audio"))
-            .map_err(|e| invalid(e.to_string()))?,
-    };
+    let py = obj.py();
+    let conv = types(py)
+        .and_then(|t| t.getattr("Audio"))
+        .and_then(|audio| {
+            FromPython::new(
+                py,
+                FromPyOptions {
+                    audio_classes: vec![audio],
+                },
+            )
+        })
+        .map_err(|e| invalid(e.to_string()))?;
     let iter = obj.try_iter().map_err(|e| invalid(e.to_string()))?;
     let mut items = Vec::new();
     for (i, item) in iter.enumerate() {
         let item = item.map_err(|e| invalid(e.to_string()))?;
         items.push(
-            conv.value(&item, &format!("inputs[{i}]"), 0)
+            conv.convert(&item, &format!("inputs[{i}]"))
                 .map_err(invalid)?,
         );
     }
     Ok(items)
 }
 
-struct FromPy<'py> {
-    audio: Bound<'py, PyAny>,
-}
-
-impl<'py> FromPy<'py> {
-    fn value(&self, obj: &Bound<'py, PyAny>, path: &str, depth: usize) -> Result<Value, String> {
-        if depth > MAX_DEPTH {
-            return Err(format!(
-                "{path}: value nested deeper than {MAX_DEPTH} levels"
-            ));
-        }
-        let err = |e: PyErr| format!("{path}: {e}");
-        if obj.is_none()
-            || obj.is_instance_of::<PyBool>()
-            || obj.is_instance_of::<PyInt>()
-            || obj.is_instance_of::<PyFloat>()
-            || obj.is_instance_of::<PyString>()
-        {
-            // Scalars: the runtime's own conversion (i64 range, surrogates).
-            return pipeline_runtime::python::py_to_value(obj, path);
-        }
-        if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
-            let mut out = Vec::new();
-            for (i, item) in obj.try_iter().map_err(err)?.enumerate() {
-                let item = item.map_err(err)?;
-                out.push(self.value(&item, &format!("{path}[{i}]"), depth + 1)?);
-            }
-            return Ok(Value::List(out));
-        }
-        if let Ok(d) = obj.cast::<PyDict>() {
-            let mut out = Vec::with_capacity(d.len());
-            for (k, v) in d.iter() {
-                let key = k
-                    .cast::<PyString>()
-                    .ok()
-                    .and_then(|s| s.to_str().ok().map(str::to_string))
-                    .ok_or_else(|| {
-                        format!("{path}: dict keys must be str, got {}", type_name(&k))
-                    })?;
-                let item_path = format!("{path}[{}]", serde_json::Value::String(key.clone()));
-                out.push((key, self.value(&v, &item_path, depth + 1)?));
-            }
-            return Ok(Value::Map(out.into_iter().collect()));
-        }
-        if obj.is_instance(&self.audio).unwrap_or(false) {
-            return audio_from_py(obj, path);
-        }
-        if type_name(obj) == "pipeline_values.Audio" {
-            // What Python nodes use: the runtime's own conversion.
-            return pipeline_runtime::python::py_to_value(obj, path);
-        }
-        if is_numpy(obj) {
-            // numpy scalars and arrays: their Python equivalent.
-            let plain = obj.call_method0("tolist").map_err(err)?;
-            if !is_numpy(&plain) {
-                return self.value(&plain, path, depth);
-            }
-        }
-        Err(format!(
-            "{path}: cannot convert Python {} to a pipeline value (supported: None, bool, int, float, str, \
-             list, tuple, dict with str keys, remotemedia_runtime.Audio, numpy scalars and arrays)",
-            type_name(obj)
-        ))
-    }
-}
-
-fn is_numpy(obj: &Bound<'_, PyAny>) -> bool {
-    obj.get_type()
-        .getattr("__module__")
-        .and_then(|m| m.extract::<String>())
-        .is_ok_and(|m| m == "numpy" || m.starts_with("numpy."))
-}
-
-/// `remotemedia_runtime.Audio` -> runtime audio. `samples`: a list/tuple of
-/// numbers, or anything numpy turns into a float32 array (1-D interleaved,
-/// or 2-D `(frames, channels)`).
-fn audio_from_py(obj: &Bound<'_, PyAny>, path: &str) -> Result<Value, String> {
-    let int_attr = |name: &str| -> Result<i64, String> {
-        let v = obj
-            .getattr(name)
-            .map_err(|_| format!("{path}.{name}: missing"))?;
-        if v.is_instance_of::<PyBool>() || !v.is_instance_of::<PyInt>() {
-            return Err(format!(
-                "{path}.{name}: expected an int, got {}",
-                type_name(&v)
-            ));
-        }
-        v.extract::<i64>()
-            .map_err(|_| format!("{path}.{name}: int {v} out of range"))
-    };
-    let rate = int_attr("sample_rate")?;
-    let channels = int_attr("channels")?;
-    // Range checks with the runtime's own rules and messages.
-    let probe =
-        serde_json::json!({"$audio": {"sample_rate": rate, "channels": channels, "samples": []}});
-    Value::from_json(&probe, path).map_err(|e| e.replacen(&format!("{path}.$audio"), path, 1))?;
-    let samples_obj = obj
-        .getattr("samples")
-        .map_err(|_| format!("{path}.samples: missing"))?;
-    let samples =
-        if samples_obj.is_instance_of::<PyList>() || samples_obj.is_instance_of::<PyTuple>() {
-            let mut out = Vec::new();
-            let iter = samples_obj
-                .try_iter()
-                .map_err(|e| format!("{path}.samples: {e}"))?;
-            for (i, item) in iter.enumerate() {
-                let item = item.map_err(|e| format!("{path}.samples: {e}"))?;
-                let number = !item.is_instance_of::<PyBool>()
-                    && (item.is_instance_of::<PyFloat>()
-                        || item.is_instance_of::<PyInt>()
-                        || is_numpy(&item));
-                let x = if number {
-                    item.extract::<f64>().ok()
-                } else {
-                    None
-                };
-                let x = x.ok_or_else(|| {
-                    format!(
-                        "{path}.samples[{i}]: expected a number, got {}",
-                        type_name(&item)
-                    )
-                })?;
-                out.push(x as f32);
-            }
-            out
-        } else if is_numpy(&samples_obj) {
-            numpy_samples(&samples_obj, channels, path)?
-        } else {
-            return Err(format!(
-                "{path}.samples: expected a list of floats or a numpy array, got {}",
-                type_name(&samples_obj)
-            ));
-        };
-    // Rate and channels were range-checked above.
-    AudioBuffer::new(samples, rate as u32, channels as u16)
-        .map(Value::Audio)
-        .map_err(|e| format!("{path}: {e}"))
-}
-
-/// `(3, 2)`, `(5,)`: a shape as Python prints it.
-fn py_tuple(items: &[usize]) -> String {
-    match items {
-        [one] => format!("({one},)"),
-        _ => format!(
-            "({})",
-            items
-                .iter()
-                .map(usize::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
-
-fn numpy_samples(arr: &Bound<'_, PyAny>, channels: i64, path: &str) -> Result<Vec<f32>, String> {
-    let err = |e: PyErr| format!("{path}.samples: {e}");
-    let np = arr.py().import("numpy").map_err(err)?;
-    let kind: String = arr
-        .getattr("dtype")
-        .and_then(|d| d.getattr("kind"))
-        .and_then(|k| k.extract())
-        .map_err(err)?;
-    if !matches!(kind.as_str(), "f" | "i" | "u") {
-        return Err(format!(
-            "{path}.samples: expected a numeric numpy array, got dtype {}",
-            arr.getattr("dtype")
-                .map(|d| d.to_string())
-                .unwrap_or_default()
-        ));
-    }
-    let ndim: usize = arr.getattr("ndim").and_then(|n| n.extract()).map_err(err)?;
-    let shape: Vec<usize> = arr
-        .getattr("shape")
-        .and_then(|s| s.extract())
-        .map_err(err)?;
-    match ndim {
-        1 => {}
-        2 if shape[1] as i64 == channels => {}
-        _ => {
-            return Err(format!(
-                "{path}.samples: expected a 1-D array (interleaved) or a 2-D array of shape (frames, {channels}), got shape {}",
-                py_tuple(&shape)
-            ))
-        }
-    }
-    let kwargs = PyDict::new(arr.py());
-    kwargs
-        .set_item("dtype", np.getattr("float32").map_err(err)?)
-        .map_err(err)?;
-    let contiguous = np
-        .getattr("ascontiguousarray")
-        .and_then(|f| f.call((arr,), Some(&kwargs)))
-        .map_err(err)?;
-    let bytes = contiguous.call_method0("tobytes").map_err(err)?;
-    let bytes = bytes
-        .cast::<PyBytes>()
-        .map_err(|e| format!("{path}.samples: {e}"))?;
-    Ok(bytes
-        .as_bytes()
-        .chunks_exact(4)
-        .map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
-        .collect())
-}
-
-// ---------------------------------------------------------------------------
-// Runtime values -> Python (results)
-
-struct ToPy<'py> {
-    py: Python<'py>,
-    audio: Bound<'py, PyAny>,
-    /// `numpy.frombuffer` if numpy can be imported; else audio samples are lists.
-    frombuffer: Option<Bound<'py, PyAny>>,
-    float32: Option<Bound<'py, PyAny>>,
-}
-
-impl<'py> ToPy<'py> {
-    fn new(py: Python<'py>) -> PyResult<Self> {
-        let (frombuffer, float32) = match py.import("numpy") {
-            Ok(np) => (
-                Some(np.getattr("frombuffer")?),
-                Some(np.getattr("float32")?),
-            ),
-            Err(e) if e.is_instance_of::<pyo3::exceptions::PyImportError>(py) => (None, None),
-            Err(e) => return Err(e),
-        };
-        Ok(ToPy {
-            py,
-            audio: types(py)?.getattr("Audio")?,
-            frombuffer,
-            float32,
-        })
-    }
-
-    fn value(&self, v: &Value) -> PyResult<Bound<'py, PyAny>> {
-        let py = self.py;
-        Ok(match v {
-            Value::Null => py.None().into_bound(py),
-            Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
-            Value::Int(i) => i.into_pyobject(py)?.into_any(),
-            Value::Float(f) => PyFloat::new(py, *f).into_any(),
-            Value::Str(s) => PyString::new(py, s).into_any(),
-            Value::List(items) => {
-                let list = PyList::empty(py);
-                for item in items {
-                    list.append(self.value(item)?)?;
-                }
-                list.into_any()
-            }
-            Value::Map(map) => {
-                let dict = PyDict::new(py);
-                for (k, item) in map {
-                    dict.set_item(k, self.value(item)?)?;
-                }
-                dict.into_any()
-            }
-            Value::Audio(a) => {
-                let samples = match (&self.frombuffer, &self.float32) {
-                    (Some(frombuffer), Some(float32)) => {
-                        let bytes: Vec<u8> =
-                            a.samples.iter().flat_map(|s| s.to_ne_bytes()).collect();
-                        // A bytearray, so the array is writable.
-                        frombuffer.call1((PyByteArray::new(py, &bytes), float32))?
-                    }
-                    _ => {
-                        let list = PyList::empty(py);
-                        for &s in &a.samples {
-                            list.append(PyFloat::new(py, s as f64))?;
-                        }
-                        list.into_any()
-                    }
-                };
-                self.audio.call1((samples, a.sample_rate, a.channels))?
-            }
-        })
-    }
+/// Runtime values -> Python (results): this package's `Audio`, samples as a
+/// float32 numpy array when numpy can be imported, else a list.
+fn to_python(py: Python<'_>) -> PyResult<ToPython<'_>> {
+    Ok(ToPython::new(
+        py,
+        ToPyOptions {
+            audio_class: Some(types(py)?.getattr("Audio")?),
+            samples: AudioSamples::NumpyOrList,
+        },
+    ))
 }
 
 // ---------------------------------------------------------------------------

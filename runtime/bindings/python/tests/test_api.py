@@ -3,6 +3,7 @@ ways, exceptions, argument checking, Python nodes inside this interpreter."""
 
 from __future__ import annotations
 
+import array
 import importlib.util
 import json
 import math
@@ -141,6 +142,21 @@ def test_audio_inputs_from_lists_round_to_float32():
     assert list(c.samples.tolist() if HAVE_NUMPY else c.samples) == [0.5, 3.0]
 
 
+def test_audio_inputs_from_float32_buffers():
+    # array('f') and memoryviews of one are read as bytes, C order, any strides.
+    samples = [0.1, -0.5, 1e40, 3]
+    expected = [0.10000000149011612, -0.5, math.inf, 3.0]
+    for buf in [
+        array.array("f", samples),
+        memoryview(array.array("f", samples)),
+        memoryview(array.array("f", samples)).cast("B").cast("f", (2, 2)),
+        memoryview(array.array("f", [9.0, *samples]))[1:],
+    ]:
+        (b,) = roundtrip([rm.Audio(buf, 8000, 2)])
+        assert (b.sample_rate, b.channels, b.frames) == (8000, 2, 2)
+        assert list(b.samples.tolist() if HAVE_NUMPY else b.samples) == expected, buf
+
+
 @pytest.mark.skipif(not HAVE_NUMPY, reason="needs numpy")
 def test_audio_inputs_from_numpy_arrays():
     import numpy as np
@@ -157,6 +173,27 @@ def test_audio_inputs_from_numpy_arrays():
         roundtrip([rm.Audio(frames, 44100, 1)])
     with pytest.raises(rm.InputError, match=r"expected a numeric numpy array"):
         roundtrip([rm.Audio(np.array(["a"]), 44100)])
+    bad_item = r"^invalid inputs: inputs\[0\]\.samples\[1\]: expected a number, got numpy\.bool$"
+    with pytest.raises(rm.InputError, match=bad_item):
+        roundtrip([rm.Audio([np.float32(0.5), np.bool_(True)], 44100)])
+
+
+@pytest.mark.skipif(not HAVE_NUMPY, reason="needs numpy")
+def test_python_nodes_may_return_numpy_values():
+    # Python nodes' results go through the same conversion as execute()'s inputs.
+    src = (
+        "import numpy as np\n"
+        "from pipeline_values import Audio\n"
+        "class Node:\n"
+        "    def process(self, x):\n"
+        "        a = Audio([], 8000, 2)\n"
+        "        a.samples = np.array([[0.5, -0.25], [1.0, 2.0]])\n"
+        "        return [np.float32(0.5), np.int64(7), np.array([[1, 2], [3, 4]]), a]\n"
+    )
+    (out,) = rm.execute(python_manifest(src), inputs=[1])["outputs"]["out"]
+    assert out[:3] == [0.5, 7, [[1, 2], [3, 4]]]
+    assert (out[3].sample_rate, out[3].channels) == (8000, 2)
+    assert out[3].samples.tolist() == [0.5, -0.25, 1.0, 2.0]
 
 
 def test_bad_audio_inputs_are_input_errors():
@@ -166,7 +203,21 @@ def test_bad_audio_inputs_are_input_errors():
         (rm.Audio([0.0], 16000, 2), "invalid inputs: inputs[0]: 1 samples is not a whole number of frames"),
         (rm.Audio([0.0], 16000.0), "invalid inputs: inputs[0].sample_rate: expected an int, got float"),
         (rm.Audio(["x"], 16000), "invalid inputs: inputs[0].samples[0]: expected a number, got str"),
-        (rm.Audio("abc", 16000), "invalid inputs: inputs[0].samples: expected a list of floats or a numpy array"),
+        (
+            rm.Audio("abc", 16000),
+            "invalid inputs: inputs[0].samples: expected a list of numbers, a numpy array or a float32 buffer",
+        ),
+        (rm.Audio([0.5, True], 16000), "invalid inputs: inputs[0].samples[1]: expected a number, got bool"),
+        (
+            rm.Audio(array.array("d", [0.5]), 16000),
+            "invalid inputs: inputs[0].samples: expected a float32 buffer (format 'f'), "
+            "got array.array with format 'd'",
+        ),
+        (
+            rm.Audio(memoryview(array.array("f", [0.0] * 6)).cast("B").cast("f", (2, 3)), 16000, 2),
+            "invalid inputs: inputs[0].samples: expected a 1-D array (interleaved) "
+            "or a 2-D array of shape (frames, 2), got shape (2, 3)",
+        ),
         (rm.Audio([0.0], 2**70), "invalid inputs: inputs[0].sample_rate: int"),
     ]
     for audio, message in cases:
@@ -317,6 +368,10 @@ def test_python_nodes_run_in_this_interpreter(capsys):
     # print() goes to this process's stdout (the CLI sends it to stderr)
     assert capsys.readouterr().out == "item 1\nitem 2\nitem 3\nitem 4\n"
     assert "rm_marker" in sys.modules["__main__"].__dict__  # same interpreter
+    # The nodes' Audio class is accepted as an input too.
+    import pipeline_values
+
+    assert roundtrip([pipeline_values.Audio([0.25, 0.5], 8000, 2)]) == [rm.Audio([0.25, 0.5], 8000, 2)]
 
 
 def test_python_node_exceptions_become_node_errors():

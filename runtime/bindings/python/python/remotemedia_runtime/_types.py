@@ -54,8 +54,9 @@ class Audio:
 
     In results ``samples`` is a ``numpy.ndarray`` of ``float32`` when numpy can be
     imported, otherwise a ``list`` of floats (the same float32 values). As an input,
-    ``samples`` may be a list/tuple of numbers or a numeric numpy array, 1-D
-    (interleaved) or 2-D of shape ``(frames, channels)``; values are rounded to float32.
+    ``samples`` may be a list/tuple of numbers, a numeric numpy array, 1-D
+    (interleaved) or 2-D of shape ``(frames, channels)``, or a float32 buffer
+    (``array.array('f')``, a ``memoryview`` of one); values are rounded to float32.
     """
 
     __slots__ = ("channels", "sample_rate", "samples")
