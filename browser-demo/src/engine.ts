@@ -147,7 +147,7 @@ export class Engine {
     const stdout = decoder.decode(outcome.stdout);
     const stderr = decoder.decode(outcome.stderr);
     if (outcome.exitCode !== 0) {
-      const kind = errorKind(outcome.exitCode);
+      const kind = errorKind(outcome.exitCode, meta.runtime.exit_codes);
       throw new PipelineError(firstErrorLine(stderr), outcome.exitCode, kind, stderr);
     }
     let result: PipelineOutputs;

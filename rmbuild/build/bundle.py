@@ -56,6 +56,13 @@ class RuntimeModule:
     facts: dict[str, str] = field(default_factory=dict)
 
 
+def exit_codes(runtime: RuntimeModule) -> dict[str, dict[str, str]]:
+    """The module's own exit-code table (``exit-codes --json``), keyed by code."""
+    layout = wasi.Layout(runtime.path, {}, runtime.env, runtime.argv[0])
+    table = executor.Wasmtime(layout).run(["exit-codes", "--json"]).check("exit-codes --json").json()
+    return {str(row["code"]): {"kind": row["kind"], "meaning": row["meaning"]} for row in table}
+
+
 def pipeline_runtime() -> RuntimeModule:
     """``pipeline_executor_wasm`` from the wasm build."""
     module = wasm_module.module_path()
@@ -209,13 +216,7 @@ def _metadata(spec: BundleSpec, runtime: RuntimeModule, provenance: dict[str, st
             "env": runtime.env,
             "manifest_dir": "/pipelines/manifests",
             "output": "json-stdout",
-            "exit_codes": {
-                "0": "success",
-                "1": "usage or I/O error",
-                "2": "invalid manifest",
-                "3": "a node failed",
-                "4": "invalid inputs",
-            },
+            "exit_codes": exit_codes(runtime),
         },
         "wasi_deps": wasi_deps,
         "models": [

@@ -33,5 +33,5 @@ export interface WasiBackend {
   close(): Promise<void>;
 }
 
-export const TRAP_EXIT_CODE = 134;
+export { TRAP_EXIT_CODE } from "../bundle/errors.js";
 export const now = (): number => performance.now();

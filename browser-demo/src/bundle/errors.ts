@@ -19,23 +19,22 @@ export class PipelineError extends Error {
   }
 }
 
+/** The runtime's kinds (`pipeline_executor exit-codes --json`), a trap, or unknown. */
 export type PipelineErrorKind = "usage" | "manifest" | "node" | "inputs" | "trap" | "unknown";
 
-export function errorKind(exitCode: number): PipelineErrorKind {
-  switch (exitCode) {
-    case 1:
-      return "usage";
-    case 2:
-      return "manifest";
-    case 3:
-      return "node";
-    case 4:
-      return "inputs";
-    case 134:
-      return "trap";
-    default:
-      return "unknown";
-  }
+/** A wasm trap: the host's exit code (what a shell reports for an abort), not the runtime's. */
+export const TRAP_EXIT_CODE = 134;
+
+/** The exit-code table a bundle carries (`runtime.exit_codes`), as the runtime printed it. */
+export type ExitCodeTable = Readonly<Record<string, { readonly kind: string }>>;
+
+const KINDS: readonly string[] = ["usage", "manifest", "node", "inputs"];
+
+/** What kind of failure `exitCode` is, by the bundle's own table. */
+export function errorKind(exitCode: number, table: ExitCodeTable | undefined): PipelineErrorKind {
+  if (exitCode === TRAP_EXIT_CODE) return "trap";
+  const kind = table?.[String(exitCode)]?.kind;
+  return kind !== undefined && KINDS.includes(kind) ? (kind as PipelineErrorKind) : "unknown";
 }
 
 /** A backend cannot run here (e.g. wasmer without cross-origin isolation). */

@@ -51,7 +51,7 @@ export interface BundleMetadata {
     readonly env: Readonly<Record<string, string>>;
     readonly manifest_dir: string;
     readonly output: "json-stdout";
-    readonly exit_codes?: Readonly<Record<string, string>>;
+    readonly exit_codes?: Readonly<Record<string, { readonly kind: string; readonly meaning: string }>>;
   };
   readonly wasi_deps: readonly Mount[];
   readonly models: readonly Mount[];
