@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from rmbuild.build import whisper
-from rmbuild.build.whisper import models as whisper_models
+from rmbuild.build.whisper import model as whisper_model
 from rmbuild.run import wasi
 
 REPO = Path(__file__).resolve().parent.parent
@@ -108,12 +108,12 @@ def test_wasm_cli_itself_rejects_a_non_wav_without_trapping(tmp_path, models):
 
 @pytest.fixture(scope="module")
 def ct2_model() -> Path:
-    return whisper_models.ct2_model()
+    return whisper_model.ct2_model()
 
 
 @pytest.fixture(scope="module")
 def assets() -> Path:
-    return whisper_models.assets()
+    return whisper_model.assets()
 
 
 def test_converter_refuses_a_truncated_model(tmp_path, ct2_model, assets):

@@ -88,7 +88,12 @@ def _guest_env(layout: wasi.Layout, cwd: Path | None, env: Mapping[str, str] | N
 
 
 def _guest_preopens(layout: wasi.Layout, dirs: Sequence[Path], cwd: Path | None) -> dict[str, Path]:
-    return {**layout.preopens, **same_path_preopens(*dirs, *([cwd] if cwd else []))}
+    folders = [Path(d).resolve() for d in dirs]
+    # The working directory is preopened unless a folder above it is: nested preopens
+    # would make `..` out of the inner one fail, where natively it works.
+    if cwd is not None and not any(Path(cwd).resolve().is_relative_to(d) for d in folders):
+        folders.append(Path(cwd).resolve())
+    return {**layout.preopens, **same_path_preopens(*folders)}
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@
   persistent work tree that makes both builds incremental;
 - ``builds``: ``native_build()`` (cmake) and ``wasm_build()`` (zig: ``libggml.a``,
   ``libwhisper.a``, ``whisper-cli.wasm``);
-- ``models``: tiny.en converted from CTranslate2 to ggml f16, quantized to q8_0, q5_1;
+- ``model``: tiny.en converted from CTranslate2 to ggml f16, quantized to q8_0, q5_1;
 - ``audio``: jfk.wav, an espeak-ng utterance, WAV helpers;
 - ``transcribe``: the bare whisper-cli on either target.
 
@@ -19,7 +19,7 @@ from ...core import toolchains, ui
 from ...core.ui import BuildError
 from .audio import JFK_TEXT, LONG_TEXT, WhisperError, jfk_wav, long_wav, read_wav, resample, wav_seconds, write_wav
 from .builds import native_build, native_cli, wasm_build, wasm_cli, wasm_compile_flags
-from .models import models
+from .model import models
 from .source import GGML_VERSION, WHISPER_VERSION
 from .transcribe import Transcript, normalise, transcribe
 
