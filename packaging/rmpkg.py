@@ -146,12 +146,32 @@ class Bundle:
         names = ", ".join(p["name"] for p in self.metadata["pipelines"])
         raise BundleError(f"bundle {self.metadata['name']!r} has no pipeline {name!r} (it has: {names})")
 
+    def guest_path(self, member: str) -> str:
+        """Where a member appears inside the guest: below the mount holding it."""
+        path = _guest_path(self.mounts(), member)
+        if path is None:
+            raise BundleError(f"member {member!r} is in no mounted folder")
+        return path
+
+    def manifest_path(self, pipeline: str | None = None) -> str:
+        """The guest path of a pipeline's manifest: relative paths in it resolve from its
+        folder, exactly as they do from the manifest's folder in the source tree."""
+        return self.guest_path(self.pipeline(pipeline)["manifest"])
+
     def extract(self, dest: Path) -> None:
         """Write every member below ``dest`` (paths were checked when reading)."""
         for rel, data in self.files.items():
             target = dest / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
+
+
+def _guest_path(mounts: list[dict], member: str) -> str | None:
+    for m in mounts:
+        prefix = m["source"] + "/"
+        if member.startswith(prefix):
+            return m["mount"] + "/" + member[len(prefix) :]
+    return None
 
 
 def _check_semantics(meta: dict) -> None:
@@ -178,6 +198,11 @@ def _check_semantics(meta: dict) -> None:
     for p in meta["pipelines"]:
         if p["manifest"] not in listed:
             raise BundleError(f"metadata: pipeline {p['name']!r}: manifest {p['manifest']!r} is not a listed member")
+        if _guest_path(mounts, p["manifest"]) is None:
+            raise BundleError(f"metadata: pipeline {p['name']!r}: manifest {p['manifest']!r} is in no mounted folder")
+    reactor = meta["runtime"].get("reactor")
+    if reactor is not None and reactor not in listed:
+        raise BundleError(f"metadata: runtime.reactor {reactor!r} is not a listed member")
     default = meta.get("default_pipeline")
     if default is not None and default not in names:
         raise BundleError(f"metadata: default_pipeline {default!r} is not one of the pipelines")

