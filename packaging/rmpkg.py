@@ -369,7 +369,9 @@ def describe(bundle: Bundle) -> str:
             )
     for p in meta["pipelines"]:
         star = " (default)" if p["name"] == meta.get("default_pipeline") else ""
-        lines.append(f"  pipeline      {p['name']}{star}: {p['manifest']}")
+        lines.append(f"  pipeline      {p['name']}{star}: {p['manifest']} [{p.get('input_kind', 'json')}]")
+    for r in meta.get("requirements", []):
+        lines.append(f"  requirement   {r['name']} {r['version']} ({r['file']})")
     return "\n".join(lines)
 
 

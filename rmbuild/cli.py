@@ -31,13 +31,13 @@ def target(spec: str) -> Callable[[argparse.Namespace], object]:
 def add_args(parser: argparse.ArgumentParser, args: tuple[phases.Arg, ...]) -> None:
     parser.set_defaults(full=False, extra=[])
     for arg in args:
-        flag = f"--{arg.name}"
+        flags = [arg.short, f"--{arg.name}"] if arg.short else [f"--{arg.name}"]
         if arg.kind == "flag":
-            parser.add_argument(flag, action="store_true", help=arg.help)
+            parser.add_argument(*flags, action="store_true", help=arg.help)
         elif arg.kind == "value":
-            parser.add_argument(flag, metavar=arg.metavar, help=arg.help)
+            parser.add_argument(*flags, metavar=arg.metavar, default=arg.default, help=arg.help)
         elif arg.kind == "choice":
-            parser.add_argument(flag, choices=arg.choices, help=arg.help)
+            parser.add_argument(*flags, choices=arg.choices, default=arg.default or None, help=arg.help)
         elif arg.kind == "rest":
             parser.add_argument(arg.name, nargs="*", metavar=arg.metavar, help=arg.help)
         else:
@@ -50,7 +50,7 @@ TOOLS: tuple[tuple[str, str, str, tuple[phases.Arg, ...]], ...] = (
     (
         "bundle-verify",
         "verify .rmpkg bundles: every member against rmpkg.json",
-        "build.bundle:verify",
+        "build.pack.bundle:verify",
         (
             phases.Arg("bundles", "the bundles", "rest", metavar="BUNDLE"),
             phases.Arg("sha256", "also require this sha256 of the whole file", "value", metavar="HEX"),
@@ -59,7 +59,7 @@ TOOLS: tuple[tuple[str, str, str, tuple[phases.Arg, ...]], ...] = (
     (
         "bundle-inspect",
         "verify a .rmpkg bundle, then describe it",
-        "build.bundle:inspect",
+        "build.pack.bundle:inspect",
         (
             phases.Arg("bundles", "the bundles", "rest", metavar="BUNDLE"),
             phases.Arg("sha256", "also require this sha256 of the whole file", "value", metavar="HEX"),

@@ -22,6 +22,8 @@ class Arg:
     kind: str = "flag"
     choices: tuple[str, ...] = ()
     metavar: str = "ARG"
+    short: str = ""  # e.g. "-o"
+    default: str = ""  # of a value or choice
 
 
 @dataclass(frozen=True)
@@ -111,11 +113,59 @@ PHASES: tuple[Phase, ...] = (
     Phase(
         "bundle",
         "assemble the .rmpkg bundles of the demo pipelines (multiply-add, python-node, whisper)",
-        "build.bundle:build_all",
+        "build.pack.bundle:build_all",
         groups=("build",),
         args=(extra("bundle names (default: all)", "NAME"),),
         task="package.bundle",
         in_main=True,
+    ),
+    Phase(
+        "pack",
+        "pack a pipeline project (its rmpkg.toml) into a checked, reproducible .rmpkg",
+        "build.pack.bundle:pack",
+        groups=("build",),
+        args=(
+            extra("the project's pack spec (rmpkg.toml), relative to where you are", "SPEC"),
+            Arg(
+                "output", "where to write the bundle (default: ./NAME.rmpkg)", "value", metavar="OUT.rmpkg", short="-o"
+            ),
+            Arg(
+                "max-size",
+                "refuse a bundle larger than this (e.g. 20MiB; default: the spec's max_size)",
+                "value",
+                metavar="SIZE",
+            ),
+            Arg("locked", "fail if rmpkg.lock is missing or stale instead of resolving the requirements again"),
+        ),
+        ci=None,
+        not_in_ci="it needs a project: the tests pack the starter project and the demo specs",
+    ),
+    Phase(
+        "run",
+        "run a pipeline of a .rmpkg in wasmtime or node:wasi: the stdout, stderr and exit code of native `run`",
+        "run.bundles:run_command",
+        groups=("build",),
+        args=(
+            extra("the bundle", "BUNDLE"),
+            Arg("pipeline", "which pipeline (default: the bundle's default)", "value", metavar="NAME"),
+            Arg("input", "input items: a JSON file (relative to where you are) or - for stdin", "value", metavar="F"),
+            Arg("host", "the WASI host", "choice", ("wasmtime", "node"), default="wasmtime"),
+            Arg("compact", "print the results on one line (as the browser runner asks)"),
+            Arg("stream", "a session: one JSON item per stdin line, one result line per item as it is done"),
+            Arg(
+                "timeout", "seconds before the run is stopped (default 600; with --stream a day)", "value", metavar="S"
+            ),
+        ),
+        ci=None,
+        not_in_ci="it needs a bundle: the tests run the starter's and the demo bundles with it",
+    ),
+    Phase(
+        "new",
+        "start a pipeline project: a manifest, a Python node with a requirement, rmpkg.toml, a web page",
+        "build.pack.starter:new",
+        args=(extra("the folder to create", "DIR"),),
+        ci=None,
+        not_in_ci="the tests create a project with it and pack, run and browse it",
     ),
     Phase(
         "parity",

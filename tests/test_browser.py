@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from rmbuild.build import bundle
+from rmbuild.build.pack import bundle
 from rmbuild.checks import browser
 from rmbuild.core import paths, toolchains
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from rmbuild.build import bundle
+from rmbuild.build.pack import bundle
 from rmbuild.core import paths
 from rmbuild.core.rmpkg import rmpkg
 

@@ -26,7 +26,8 @@ from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from ..build import bundle, whisper
+from ..build import whisper
+from ..build.pack import bundle
 from ..core import fsutil, paths, steps, toolchains, ui
 from ..core.rmpkg import rmpkg
 from ..core.ui import BuildError

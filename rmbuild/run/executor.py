@@ -59,6 +59,7 @@ class Host(Protocol):
         cwd: Path | None = None,
         env: Mapping[str, str] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        inherit_stdio: bool = False,
     ) -> Outcome: ...
 
 
@@ -69,18 +70,18 @@ class Native:
     binary: Path
     name: ClassVar[str] = "native"
 
-    def run(self, args, *, stdin=b"", dirs=(), cwd=None, env=None, timeout=DEFAULT_TIMEOUT) -> Outcome:
+    def run(self, args, *, stdin=b"", dirs=(), cwd=None, env=None, timeout=DEFAULT_TIMEOUT, inherit_stdio=False):
         full_env = {**os.environ, **(env or {})}
+        streams = {} if inherit_stdio else {"input": stdin, "capture_output": True}
         started = time.perf_counter()
         try:
-            proc = subprocess.run(
-                [str(self.binary), *args], input=stdin, capture_output=True, cwd=cwd, env=full_env, timeout=timeout
-            )
+            proc = subprocess.run([str(self.binary), *args], cwd=cwd, env=full_env, timeout=timeout, **streams)
         except subprocess.TimeoutExpired as exc:
             return wasi.timed_out(exc.stdout, exc.stderr, timeout, self.name)
         except FileNotFoundError as exc:
             raise BuildError(f"{self.binary} does not exist (build it with `./nox -s native_build`)") from exc
-        return Outcome(proc.returncode, proc.stdout, proc.stderr, time.perf_counter() - started, host=self.name)
+        elapsed = time.perf_counter() - started
+        return Outcome(proc.returncode, proc.stdout or b"", proc.stderr or b"", elapsed, host=self.name)
 
 
 def _guest_env(layout: wasi.Layout, cwd: Path | None, env: Mapping[str, str] | None) -> dict[str, str]:
@@ -107,7 +108,7 @@ class Wasmtime:
     memory_limit: int = wasi.DEFAULT_MEMORY_LIMIT
     name: ClassVar[str] = "wasmtime"
 
-    def run(self, args, *, stdin=b"", dirs=(), cwd=None, env=None, timeout=DEFAULT_TIMEOUT) -> Outcome:
+    def run(self, args, *, stdin=b"", dirs=(), cwd=None, env=None, timeout=DEFAULT_TIMEOUT, inherit_stdio=False):
         return wasi.run(
             self.layout.module,
             args,
@@ -119,6 +120,7 @@ class Wasmtime:
             use_cache=self.use_cache,
             program_name=self.layout.program,
             plain=self.plain,
+            inherit_stdio=inherit_stdio,
         )
 
 
@@ -130,7 +132,7 @@ class Node:
     node: str = "node"
     name: ClassVar[str] = "node"
 
-    def run(self, args, *, stdin=b"", dirs=(), cwd=None, env=None, timeout=DEFAULT_TIMEOUT) -> Outcome:
+    def run(self, args, *, stdin=b"", dirs=(), cwd=None, env=None, timeout=DEFAULT_TIMEOUT, inherit_stdio=False):
         return wasi.run_node(
             self.layout.module,
             args,
@@ -140,4 +142,5 @@ class Node:
             timeout=timeout,
             program_name=self.layout.program,
             node=self.node,
+            inherit_stdio=inherit_stdio,
         )

@@ -140,9 +140,13 @@ def run(
     program_name: str | None = None,
     writable: Collection[str] = (),
     plain: bool = False,
+    inherit_stdio: bool = False,
 ) -> Outcome:
     """Run ``module_path`` as a WASI command. ``preopens`` maps guest path -> host folder;
     those whose guest path is in ``writable`` can be written, the others are read-only.
+
+    ``inherit_stdio``: the module reads this process's stdin and writes its stdout and
+    stderr as it goes (``stdin`` is ignored; the Outcome's streams are empty).
 
     ``plain``: on an engine without epoch interruption, in a child process killed after
     ``timeout`` seconds (same result; ``compile_seconds`` is the child's compile or load)."""
@@ -153,8 +157,11 @@ def run(
         "use_cache": use_cache,
         "program_name": program_name,
         "writable": list(writable),
+        "inherit_stdio": inherit_stdio,
     }
     if plain:
+        if inherit_stdio:
+            raise AssertionError("plain runs exchange their streams with a child process: no inherit_stdio")
         return _run_in_child(Path(module_path).resolve(), list(args), stdin, timeout, options)
     return _run_in_process(Path(module_path), args, stdin=stdin, epoch_timeout=timeout, **options)
 
@@ -171,6 +178,7 @@ def _run_in_process(
     use_cache: bool,
     program_name: str | None,
     writable: Collection[str],
+    inherit_stdio: bool = False,
 ) -> Outcome:
     """``run``'s work; ``epoch_timeout=None``: an engine without epoch interruption."""
     wasmtime = _wasmtime()
@@ -187,9 +195,14 @@ def _run_in_process(
         wasi.argv = [program_name or module_path.stem, *args]
         if env:
             wasi.env = list(env.items())
-        wasi.stdin_file = str(in_path)
-        wasi.stdout_file = str(out_path)
-        wasi.stderr_file = str(err_path)
+        if inherit_stdio:
+            wasi.inherit_stdin()
+            wasi.inherit_stdout()
+            wasi.inherit_stderr()
+        else:
+            wasi.stdin_file = str(in_path)
+            wasi.stdout_file = str(out_path)
+            wasi.stderr_file = str(err_path)
         for guest, host in preopens.items():
             if not Path(host).is_dir():
                 raise BuildError(f"preopen {guest} -> {host}: not a folder")
@@ -226,12 +239,16 @@ def _run_in_process(
             stop.set()
             if ticker:
                 ticker.join()
-        stderr = err_path.read_bytes()
+        stdout = b"" if inherit_stdio else out_path.read_bytes()
+        stderr = b"" if inherit_stdio else err_path.read_bytes()
         if trap:
-            stderr += f"error: the wasm module trapped: {trap}\n".encode()
-        return Outcome(
-            exit_code, out_path.read_bytes(), stderr, run_seconds, compile_seconds, from_cache, trap, "wasmtime"
-        )
+            message = f"error: the wasm module trapped: {trap}\n".encode()
+            if inherit_stdio:
+                sys.stderr.buffer.write(message)
+                sys.stderr.buffer.flush()
+            else:
+                stderr += message
+        return Outcome(exit_code, stdout, stderr, run_seconds, compile_seconds, from_cache, trap, "wasmtime")
 
 
 def timed_out(stdout: bytes | None, stderr: bytes | None, timeout: float, host: str) -> Outcome:
@@ -295,6 +312,7 @@ def run_node(
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     program_name: str | None = None,
     node: str = "node",
+    inherit_stdio: bool = False,
 ) -> Outcome:
     """Run ``module_path`` with Node's ``node:wasi`` (``node_wasi_runner.mjs``), same contract as ``run``.
 
@@ -310,16 +328,18 @@ def run_node(
         cmd += ["--env", f"{key}={value}"]
     cmd += ["--argv0", program_name or Path(module_path).stem, str(module_path), "--", *args]
     started = time.perf_counter()
+    streams = {} if inherit_stdio else {"input": stdin, "capture_output": True}
     try:
-        proc = subprocess.run(cmd, input=stdin, capture_output=True, timeout=timeout, check=False)
+        proc = subprocess.run(cmd, timeout=timeout, check=False, **streams)
     except FileNotFoundError as exc:
         raise BuildError(f"{node} is not installed (Node.js 20 or newer runs the module with node:wasi)") from exc
     except subprocess.TimeoutExpired as exc:
         return timed_out(exc.stdout, exc.stderr, timeout, "node")
+    stdout, stderr = proc.stdout or b"", proc.stderr or b""
     trap = None
-    if proc.returncode == TRAP_EXIT_CODE and b"the wasm module trapped" in proc.stderr:
-        trap = proc.stderr.decode(errors="replace").strip().splitlines()[-1]
-    return Outcome(proc.returncode, proc.stdout, proc.stderr, time.perf_counter() - started, trap=trap, host="node")
+    if proc.returncode == TRAP_EXIT_CODE and b"the wasm module trapped" in stderr:
+        trap = stderr.decode(errors="replace").strip().splitlines()[-1]
+    return Outcome(proc.returncode, stdout, stderr, time.perf_counter() - started, trap=trap, host="node")
 
 
 def main(argv: list[str] | None = None) -> int:

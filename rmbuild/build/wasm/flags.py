@@ -30,6 +30,8 @@ SIMD_FLAGS = ("-msimd128",)
 
 BUILD_STD = "std,panic_abort"
 RUST_BIN = "pipeline_executor_wasm"
+# The same runtime as a WASI reactor (cdylib): sessions behind a C ABI for JS hosts.
+REACTOR_CRATE = "pipeline_reactor"
 # The runtime's features in the wasm build: Python nodes, the Whisper node
 # (whisper.cpp's zig-built archives, linked by runtime/build.rs from the folder
 # in paths.WHISPER_LIB_ENV together with zig's libc++), no tokio.

@@ -28,8 +28,9 @@ from . import flags, libpython, stdlib, wasmbin
 
 MODULE_NAME = f"{flags.RUST_BIN}.wasm"
 STRIPPED_NAME = f"{flags.RUST_BIN}.stripped.wasm"
+REACTOR_NAME = f"{flags.REACTOR_CRATE}.wasm"
 PROFILE = "release"  # cargo --release
-RUNTIME_INPUTS = ("src", "Cargo.toml", "Cargo.lock", "build.rs")
+RUNTIME_INPUTS = ("src", "Cargo.toml", "Cargo.lock", "build.rs", "reactor")
 
 
 def _wasm_dir() -> Path:
@@ -77,10 +78,10 @@ def _cargo_env(libpython_dir: Path, whisper_lib: Path) -> dict[str, str]:
     }
 
 
-def _cargo_cmd() -> list[str]:
-    return [
-        toolchains.WASM_CARGO,
-        "build",
+def _cargo_cmd(reactor: bool = False) -> list[str]:
+    """The command (``--bin``) or the reactor (``cargo rustc``: ``-mexec-model=reactor`` on
+    its final link only, so zig links wasi-libc's ``crt1-reactor.o`` and ``_initialize``)."""
+    common = [
         "--locked",
         "--release",
         "--target",
@@ -89,8 +90,20 @@ def _cargo_cmd() -> list[str]:
         "--no-default-features",
         "--features",
         ",".join(flags.RUST_FEATURES),
-        "--bin",
-        flags.RUST_BIN,
+    ]
+    if not reactor:
+        return [toolchains.WASM_CARGO, "build", *common, "--bin", flags.RUST_BIN]
+    return [
+        toolchains.WASM_CARGO,
+        "rustc",
+        *common,
+        "-p",
+        flags.REACTOR_CRATE,
+        "--lib",
+        "--crate-type",
+        "cdylib",
+        "--",
+        "-Clink-arg=-mexec-model=reactor",
     ]
 
 
@@ -109,7 +122,7 @@ def build_module() -> Path:
         # a content-hash keyed folder: a new whisper build is a new path
         "whisper_lib": str(whisper_lib),
         "flags": flags_probe,
-        "cargo_cmd": _cargo_cmd(),
+        "cargo_cmd": [_cargo_cmd(), _cargo_cmd(reactor=True)],
     }
     inputs = [paths.RUNTIME_DIR / name for name in RUNTIME_INPUTS if (paths.RUNTIME_DIR / name).exists()]
 
@@ -117,9 +130,13 @@ def build_module() -> Path:
         env = _cargo_env(libpython_dir, whisper_lib)
         ui.info("cargo for wasm32-wasip1 (first build also compiles std: a few minutes on 2 cores)")
         ui.run(_cargo_cmd(), cwd=paths.RUNTIME_DIR, env=env, what="cargo build (wasm)")
-        built = paths.cargo_target_dir("wasm") / flags.RUST_TARGET / PROFILE / MODULE_NAME
+        ui.info(f"the same runtime as a WASI reactor ({flags.REACTOR_CRATE}: sessions for JS hosts)")
+        ui.run(_cargo_cmd(reactor=True), cwd=paths.RUNTIME_DIR, env=env, what="cargo rustc (wasm reactor)")
+        release = paths.cargo_target_dir("wasm") / flags.RUST_TARGET / PROFILE
+        built = release / MODULE_NAME
         shutil.copy2(built, out / MODULE_NAME)
         (out / STRIPPED_NAME).write_bytes(wasmbin.strip_custom_sections(built.read_bytes()))
+        (out / REACTOR_NAME).write_bytes(wasmbin.strip_custom_sections((release / REACTOR_NAME).read_bytes()))
         (out / "sizes.json").write_text(json.dumps(wasmbin.sizes(built), indent=1) + "\n")
 
     return steps.cached("wasm-module", inputs, facts, build)
@@ -128,6 +145,11 @@ def build_module() -> Path:
 def module_path(stripped: bool = True) -> Path:
     """The built module (built first if needed). ``stripped``: without custom sections."""
     return build_module() / (STRIPPED_NAME if stripped else MODULE_NAME)
+
+
+def reactor_path() -> Path:
+    """The same runtime as a WASI reactor (stripped): ``_initialize`` and the ``rm_*`` exports."""
+    return build_module() / REACTOR_NAME
 
 
 def layout() -> wasi.Layout:
