@@ -119,6 +119,12 @@ fn refuse_python_nodes(registry: &mut pipeline_runtime::Registry) {
         fn is_result(&self) -> bool {
             self.0.is_result()
         }
+        fn emits_many(&self) -> bool {
+            self.0.emits_many()
+        }
+        fn files(&self, params: &Json) -> Vec<pipeline_runtime::registry::FileParam> {
+            self.0.files(params)
+        }
         fn params_schema(&self, generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
             self.0.params_schema(generator)
         }
