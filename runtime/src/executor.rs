@@ -483,7 +483,11 @@ mod tests {
         }
         struct Total(i64);
         impl Node for Total {
-            fn process_into(&mut self, inputs: Vec<Value>, _: &mut Vec<Value>) -> Result<(), String> {
+            fn process_into(
+                &mut self,
+                inputs: Vec<Value>,
+                _: &mut Vec<Value>,
+            ) -> Result<(), String> {
                 for v in inputs {
                     if let Value::Int(i) = v {
                         self.0 += i;
@@ -555,7 +559,12 @@ mod tests {
                "connections":[{"from":"split","to":"x10"},{"from":"x10","to":"out"},{"from":"split","to":"o2"}]}"#,
         );
         let out = p
-            .run(vec![item(&[1, 2]), item(&[]), Value::Int(7), item(&[4, 5, 6])])
+            .run(vec![
+                item(&[1, 2]),
+                item(&[]),
+                Value::Int(7),
+                item(&[4, 5, 6]),
+            ])
             .unwrap();
         assert_eq!(out.outputs["out"], ints(&[10, 20, 70, 40, 50, 60]));
         assert_eq!(out.outputs["o2"], ints(&[1, 2, 7, 4, 5, 6]));
@@ -590,7 +599,10 @@ mod tests {
             r#"{"version":1,"nodes":[{"id":"total","type":"Total"},{"id":"split","type":"Split"},{"id":"fail","type":"Fail"}],
                "connections":[{"from":"total","to":"split"},{"from":"split","to":"fail"}]}"#,
         );
-        assert_eq!(p.process_item(0, Value::Int(1)).unwrap(), vec![Vec::<Value>::new()]);
+        assert_eq!(
+            p.process_item(0, Value::Int(1)).unwrap(),
+            vec![Vec::<Value>::new()]
+        );
         // "end" reaches fail and passes; no error. A value "bad" at the end fails.
         assert_eq!(
             p.finish().unwrap(),
@@ -601,15 +613,16 @@ mod tests {
                "connections":[{"from":"split","to":"fail"}]}"#,
         );
         let e = p
-            .run(vec![Value::List(vec![Value::Int(1), Value::Str("bad".into())])])
+            .run(vec![Value::List(vec![
+                Value::Int(1),
+                Value::Str("bad".into()),
+            ])])
             .unwrap_err();
         assert_eq!(
             e.message(),
             "node 'fail' (Fail) failed on item 0: bad value"
         );
-        let mut p = test_pipeline(
-            r#"{"version":1,"nodes":[{"id":"fail","type":"Fail"}]}"#,
-        );
+        let mut p = test_pipeline(r#"{"version":1,"nodes":[{"id":"fail","type":"Fail"}]}"#);
         let e = p.run(vec![Value::Str("bad later".into())]).unwrap_err();
         assert_eq!(
             e.message(),
@@ -630,7 +643,7 @@ mod tests {
         assert_eq!(e.exit_code(), 2);
         assert_eq!(
             e.message(),
-            "invalid manifest: nodes[3]: node 'sum' (Add) has 2 input connections, but node 'split' (Split) upstream of it may emit any number of values per item, so its values would not line up with the other inputs' (nodes downstream of a Split node may have only one input connection)"
+            "invalid manifest: nodes[3]: node 'sum' (Add) has 2 input connections, but node 'split' (Split) upstream of it may emit any number of values per item, which would not line up with its other inputs: nodes downstream of 'split' may have only one input connection"
         );
         // Fan-in before the node, and fan-out after it, are fine.
         Manifest::parse(

@@ -456,14 +456,14 @@ impl Manifest {
                     &path_index("nodes", i),
                     format!(
                         "node '{}' ({}) has {} input connections, but node '{}' ({}) upstream of it may emit \
-                         any number of values per item, so its values would not line up with the other \
-                         inputs' (nodes downstream of a {} node may have only one input connection)",
+                         any number of values per item, which would not line up with its other inputs: \
+                         nodes downstream of '{}' may have only one input connection",
                         n.id,
                         n.node_type,
                         preds[i].len(),
                         src.id,
                         src.node_type,
-                        src.node_type
+                        src.id
                     ),
                 ));
             }

@@ -18,7 +18,9 @@ fn python_pipeline(
 
 fn run_one(source: &str, item: Value) -> Result<Option<Value>, pipeline_runtime::Error> {
     let mut p = python_pipeline(source, json!({}))?;
-    Ok(p.process_item(0, item)?.pop().and_then(|v| v.into_iter().next()))
+    Ok(p.process_item(0, item)?
+        .pop()
+        .and_then(|v| v.into_iter().next()))
 }
 
 const IDENTITY: &str = "class Node:\n    def process(self, x):\n        return x\n";
