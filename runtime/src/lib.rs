@@ -27,6 +27,7 @@ pub mod schema;
 pub mod session;
 pub mod stdio;
 pub mod value;
+pub mod wasi_host;
 
 #[cfg(feature = "python")]
 pub mod python;
