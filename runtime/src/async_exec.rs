@@ -12,13 +12,16 @@ use crate::error::{Error, Result};
 use crate::executor::{Pipeline, RunOutput};
 use crate::value::Value;
 
-/// Results for one item: one entry per result node (`None` = dropped).
-pub type ItemResult = Result<Vec<Option<Value>>>;
+/// Results for one item: one entry per result node, the values it produced
+/// for that item (empty = dropped; several when a node emits several).
+pub type ItemResult = Result<Vec<Vec<Value>>>;
 
 /// Stream items through `pipeline`: send items on the returned sender, read
 /// one result per item (same order) from the receiver. Processing stops
-/// after the first error (which is delivered) or when the sender is dropped.
-/// The join handle returns the pipeline for reuse.
+/// after the first error (which is delivered) or when the sender is dropped;
+/// in the latter case the pipeline is flushed ([`Pipeline::finish`]) and one
+/// last message carries what that produced. The join handle returns the
+/// pipeline.
 pub fn spawn_stream(
     mut pipeline: Pipeline,
     buffer: usize,
@@ -35,10 +38,11 @@ pub fn spawn_stream(
             let r = pipeline.process_item(index, item);
             let failed = r.is_err();
             if res_tx.blocking_send(r).is_err() || failed {
-                break;
+                return pipeline;
             }
             index += 1;
         }
+        let _ = res_tx.blocking_send(pipeline.finish());
         pipeline
     });
     (item_tx, res_rx, handle)

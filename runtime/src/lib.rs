@@ -5,8 +5,11 @@
 //! * [`cli::main_with_args`] — the whole `pipeline_executor` command line
 //!   (used by the native binary and by the wasm binary);
 //! * [`run_manifest_str`] — run manifest text, get result JSON text;
-//! * [`Manifest::parse`] + [`Pipeline::new`] + [`Pipeline::process_item`] —
-//!   streaming use from Rust;
+//! * [`Session`] — open a manifest once, push items one at a time, close
+//!   (the core of `pipeline_executor stream`, the reactor module and the
+//!   wheel's `Session`);
+//! * [`Manifest::parse`] + [`Pipeline::new`] + [`Pipeline::process_item`] +
+//!   [`Pipeline::finish`] — streaming use from Rust;
 //! * `python::init_interpreter` (feature `python`) — start the embedded
 //!   interpreter (idempotent).
 //!
@@ -21,7 +24,10 @@ pub mod manifest;
 pub mod nodes;
 pub mod registry;
 pub mod schema;
+pub mod session;
+pub mod stdio;
 pub mod value;
+pub mod wasi_host;
 
 #[cfg(feature = "python")]
 pub mod python;
@@ -32,7 +38,8 @@ pub mod async_exec;
 pub use error::{Error, ErrorKind, Result};
 pub use executor::{Pipeline, RunOutput};
 pub use manifest::Manifest;
-pub use registry::{Node, NodeContext, NodeKind, Registry};
+pub use registry::{FileParam, Node, NodeContext, NodeKind, Registry};
+pub use session::{Session, SessionOptions};
 pub use value::{AudioBuffer, Value};
 
 use std::path::PathBuf;
@@ -56,6 +63,22 @@ pub fn run_manifest_str(
     };
     let mut pipeline = Pipeline::new(&manifest, &registry, base_dir)?;
     Ok(pipeline.run(items)?.to_json_pretty())
+}
+
+/// For hosts whose stdout carries the results (the CLI, the reactor): if
+/// the manifest has Python nodes, make Python's `print` go to stderr. Only
+/// recorded here, applied when a Python node starts the interpreter (so an
+/// embedding can still refuse Python nodes before anything initialises
+/// CPython). Call before building the pipeline. Without the `python`
+/// feature: nothing to do.
+pub fn python_print_to_stderr(manifest: &Manifest) -> Result<()> {
+    #[cfg(feature = "python")]
+    if manifest.nodes.iter().any(|n| n.node_type == "Python") {
+        python::redirect_stdout_to_stderr()?;
+    }
+    #[cfg(not(feature = "python"))]
+    let _ = manifest;
+    Ok(())
 }
 
 pub(crate) fn no_inputs_error() -> Error {

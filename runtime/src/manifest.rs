@@ -414,7 +414,61 @@ impl Manifest {
                 format!("cycle detected: {}", self.describe_cycle(&indeg, &preds)),
             ));
         }
+        self.check_many_before_fan_in(registry, &order, &preds)?;
         Ok(Plan { order, preds })
+    }
+
+    /// A node that may emit any number of values per input (or at the end,
+    /// [`NodeKind::emits_many`](crate::registry::NodeKind::emits_many)) must
+    /// not feed, directly or through other nodes, a node with several
+    /// incoming connections: its values would not line up with those of the
+    /// other branches. Reports the first such fan-in node (declaration
+    /// order) and the first such node upstream of it.
+    fn check_many_before_fan_in(
+        &self,
+        registry: &Registry,
+        order: &[usize],
+        preds: &[Vec<usize>],
+    ) -> Result<()> {
+        let many: Vec<bool> = self
+            .nodes
+            .iter()
+            .map(|n| registry.get(&n.node_type).is_some_and(|k| k.emits_many()))
+            .collect();
+        // upstream[i]: the first-declared such node strictly upstream of i.
+        let mut upstream: Vec<Option<usize>> = vec![None; self.nodes.len()];
+        for &i in order {
+            upstream[i] = preds[i]
+                .iter()
+                .filter_map(|&p| {
+                    let own = many[p].then_some(p);
+                    match (own, upstream[p]) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    }
+                })
+                .min();
+        }
+        for (i, n) in self.nodes.iter().enumerate() {
+            if let (true, Some(m)) = (preds[i].len() > 1, upstream[i]) {
+                let src = &self.nodes[m];
+                return Err(err(
+                    &path_index("nodes", i),
+                    format!(
+                        "node '{}' ({}) has {} input connections, but node '{}' ({}) upstream of it may emit \
+                         any number of values per item, which would not line up with its other inputs: \
+                         nodes downstream of '{}' may have only one input connection",
+                        n.id,
+                        n.node_type,
+                        preds[i].len(),
+                        src.id,
+                        src.node_type,
+                        src.id
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Find one cycle among nodes left with in-degree > 0. Each such node has

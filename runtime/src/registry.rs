@@ -17,16 +17,51 @@ use serde_json::Value as Json;
 
 use crate::value::Value;
 
-/// A running node instance. `process` is called once per item, in item
-/// order, with one value per incoming connection (in the order the
-/// connections are listed in the manifest); a source node (no incoming
-/// connection) gets the input item itself as its only input.
+/// A running node instance. The executor calls [`Node::process_into`] once
+/// per value reaching the node, in order, with one value per incoming
+/// connection (in the order the connections are listed in the manifest); a
+/// source node (no incoming connection) gets the input item itself as its
+/// only input. At the end of the input (the end of `run`, a session's close)
+/// it calls [`Node::finish`] once.
 ///
-/// Returning `Ok(None)` drops the item: nodes downstream of this one do not
-/// run for it. Errors are plain messages; the executor adds the node id and
-/// the item index.
+/// Simple nodes implement only [`Node::process`] (zero or one value per
+/// input): returning `Ok(None)` drops the item, so nodes downstream of this
+/// one do not run for it. Nodes that emit several values per input, or
+/// values at the end of the input, implement [`Node::process_into`] and
+/// [`Node::finish`] instead, and their kind says so
+/// ([`NodeKind::emits_many`]). Errors are plain messages; the executor adds
+/// the node id and the item index.
 pub trait Node: Send {
-    fn process(&mut self, inputs: Vec<Value>) -> Result<Option<Value>, String>;
+    /// One input, at most one output. Only called through the default
+    /// [`Node::process_into`]; a node that overrides that need not
+    /// implement this.
+    fn process(&mut self, _inputs: Vec<Value>) -> Result<Option<Value>, String> {
+        Err("this node implements neither process nor process_into".into())
+    }
+
+    /// One input, any number of outputs, appended to `out` in order (the
+    /// executor sends each of them downstream as its own wave). The default
+    /// calls [`Node::process`].
+    fn process_into(&mut self, inputs: Vec<Value>, out: &mut Vec<Value>) -> Result<(), String> {
+        out.extend(self.process(inputs)?);
+        Ok(())
+    }
+
+    /// The input has ended: append what is still pending to `out` (e.g. the
+    /// last partial window). Called once, after the last input; default:
+    /// nothing.
+    fn finish(&mut self, _out: &mut Vec<Value>) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// A file named in a node's params (see [`NodeKind::files`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileParam {
+    /// The params key (`module_path`, `path`, `model`).
+    pub param: &'static str,
+    /// The path exactly as written in the manifest.
+    pub path: String,
 }
 
 /// Where a node is being built: its id and the directory against which
@@ -81,6 +116,21 @@ pub trait NodeKind: Send + Sync {
     fn is_result(&self) -> bool {
         false
     }
+    /// Whether nodes of this type may emit any number of values per input,
+    /// or values at the end of the input ([`Node::process_into`],
+    /// [`Node::finish`]). Such a node must not feed (directly or through
+    /// other nodes) a node with more than one incoming connection: the
+    /// values of different branches would not line up. Default false.
+    fn emits_many(&self) -> bool {
+        false
+    }
+    /// The files named in `params` (valid params: checked by
+    /// [`check_params`](NodeKind::check_params) first), in a fixed order.
+    /// Used by `validate --json` so that a packer can check a bundle.
+    /// Default: none.
+    fn files(&self, _params: &Json) -> Vec<FileParam> {
+        Vec::new()
+    }
     /// JSON Schema of the `params` object.
     fn params_schema(&self, generator: &mut SchemaGenerator) -> Schema;
     /// Check `params` without side effects (no file access, no Python).
@@ -95,6 +145,10 @@ pub trait NodeKind: Send + Sync {
 pub trait NodeParams: DeserializeOwned + JsonSchema {
     fn check(&self) -> Result<(), ParamError> {
         Ok(())
+    }
+    /// The files these params name ([`NodeKind::files`]); default none.
+    fn files(&self) -> Vec<FileParam> {
+        Vec::new()
     }
 }
 
@@ -123,6 +177,9 @@ pub struct TypedKind<P> {
     /// See [`NodeKind::is_result`]; false unless set with
     /// [`TypedKind::with_result`].
     pub result: bool,
+    /// See [`NodeKind::emits_many`]; false unless set with
+    /// [`TypedKind::with_emits_many`].
+    pub emits_many: bool,
     _params: PhantomData<fn() -> P>,
 }
 
@@ -139,6 +196,7 @@ impl<P: NodeParams> TypedKind<P> {
             max_inputs,
             build,
             result: false,
+            emits_many: false,
             _params: PhantomData,
         }
     }
@@ -146,6 +204,13 @@ impl<P: NodeParams> TypedKind<P> {
     /// Set whether nodes of this type are results ([`NodeKind::is_result`]).
     pub fn with_result(mut self, result: bool) -> Self {
         self.result = result;
+        self
+    }
+
+    /// Set whether nodes of this type may emit any number of values per
+    /// input or at the end ([`NodeKind::emits_many`]).
+    pub fn with_emits_many(mut self, emits_many: bool) -> Self {
+        self.emits_many = emits_many;
         self
     }
 }
@@ -162,6 +227,14 @@ impl<P: NodeParams> NodeKind for TypedKind<P> {
     }
     fn is_result(&self) -> bool {
         self.result
+    }
+    fn emits_many(&self) -> bool {
+        self.emits_many
+    }
+    fn files(&self, params: &Json) -> Vec<FileParam> {
+        parse_params::<P>(params)
+            .map(|p| p.files())
+            .unwrap_or_default()
     }
     fn params_schema(&self, generator: &mut SchemaGenerator) -> Schema {
         generator.subschema_for::<P>()

@@ -40,7 +40,7 @@ async fn streaming_keeps_order_and_stops_on_error() {
     let mut error = None;
     while let Some(r) = rx.recv().await {
         match r {
-            Ok(v) => got.push(v[0].clone().unwrap()),
+            Ok(v) => got.extend(v[0].clone()),
             Err(e) => error = Some(e),
         }
     }

@@ -402,6 +402,9 @@ fn help_version_validate_schema() {
     for needle in [
         "USAGE:",
         "run <MANIFEST>",
+        "stream <MANIFEST>",
+        "validate <MANIFEST> [--json] [--load]",
+        "AudioWindow",
         "EXIT CODES:",
         "Multiply",
         "Resample",
@@ -558,4 +561,356 @@ fn python_node_without_the_feature_is_a_clear_manifest_error() {
         stderr_first_line(&out),
         "error: invalid manifest: nodes[0].type: node type 'Python' is not available in this build (cargo feature 'python' is off)"
     );
+}
+
+#[test]
+fn example_audio_window() {
+    let out = stdout_json(&run(&["run", "examples/manifests/audio_window.json"]));
+    let windows: Vec<Vec<f32>> = out["outputs"]["out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            let (rate, channels, samples) = decode_audio(w);
+            assert_eq!((rate, channels), (8000, 1));
+            samples
+        })
+        .collect();
+    // 3 items of 0.3 s (2400 frames): 0.5 s windows (4000) every 0.25 s
+    // (2000): [0, 4000) and [2000, 6000) while the items come, [4000, 7200)
+    // at the end.
+    let lengths: Vec<usize> = windows.iter().map(Vec::len).collect();
+    assert_eq!(lengths, [4000, 4000, 3200]);
+    assert_eq!(windows[0][2000..], windows[1][..2000]);
+    assert_eq!(windows[1][2000..], windows[2][..2000]);
+    // 1 kHz at 8 kHz: period 8 frames, 2400 frames per item = 300 periods,
+    // so the stream is one continuous sine.
+    for (n, s) in windows[0].iter().enumerate() {
+        let ideal = 0.5 * (2.0 * std::f64::consts::PI * n as f64 / 8.0).sin();
+        assert!((*s as f64 - ideal).abs() < 1e-6, "n={n}: {s}");
+    }
+}
+
+/// `stream MANIFEST` with `stdin` (run from the runtime folder).
+fn stream(manifest: &str, stdin: &str) -> Output {
+    run_in(&root(), &["stream", manifest], Some(stdin))
+}
+
+fn stdout_lines(out: &Output) -> Vec<String> {
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn stream_writes_one_line_per_item_and_skips_blank_lines() {
+    let out = stream(
+        "examples/manifests/multiply_add.json",
+        "3\n\n10\n  \t\r\n-4\n{\"$f64\": \"inf\"}\r\n0.5\n",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stderr.is_empty());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "{\"outputs\":{\"out\":[7]}}\n{\"outputs\":{\"out\":[21]}}\n{\"outputs\":{\"out\":[-7]}}\n\
+         {\"outputs\":{\"out\":[{\"$f64\":\"inf\"}]}}\n{\"outputs\":{\"out\":[2.0]}}\n"
+    );
+    // No items at all: nothing written, exit 0. --compact is accepted.
+    let out = run_in(
+        &root(),
+        &[
+            "stream",
+            "examples/manifests/multiply_add.json",
+            "--compact",
+        ],
+        Some(""),
+    );
+    assert_eq!((out.status.code(), out.stdout.len()), (Some(0), 0));
+    // Trailing blanks without a newline lose nothing: fine.
+    let out = stream("examples/manifests/multiply_add.json", "1\n  ");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout_lines(&out), ["{\"outputs\":{\"out\":[3]}}"]);
+}
+
+#[test]
+fn stream_results_merge_into_runs_document() {
+    // Every result line, then the flush line: together exactly `run`'s lists.
+    for (manifest, items) in [
+        ("examples/manifests/audio_window.json", "null\nnull\nnull\n"),
+        ("examples/manifests/fan_out_fan_in.json", "1\n5\n2.5\n"),
+    ] {
+        let out = stream(manifest, items);
+        assert_eq!(out.status.code(), Some(0), "{manifest}");
+        let lines = stdout_lines(&out);
+        let mut merged = serde_json::Map::new();
+        for line in &lines {
+            let doc: Json = serde_json::from_str(line).unwrap();
+            for (id, values) in doc["outputs"].as_object().unwrap() {
+                let list = merged.entry(id.clone()).or_insert(json!([]));
+                list.as_array_mut()
+                    .unwrap()
+                    .extend(values.as_array().unwrap().iter().cloned());
+            }
+        }
+        let merged = serde_json::to_string(&json!({ "outputs": merged })).unwrap() + "\n";
+        let ran = run(&["run", manifest, "--compact"]);
+        assert_eq!(merged, String::from_utf8(ran.stdout).unwrap(), "{manifest}");
+        if manifest.contains("audio_window") {
+            // Item 0: no window yet; items 1 and 2: one each; the flush line.
+            assert_eq!(lines.len(), 4);
+            assert_eq!(lines[0], "{\"outputs\":{\"out\":[]}}");
+        } else {
+            assert_eq!(lines.len(), 3, "no flush line without flushed values");
+        }
+    }
+}
+
+#[test]
+fn stream_bad_lines_end_the_session_after_the_earlier_results() {
+    let out = stream("examples/manifests/multiply_add.json", "3\n\n[1,\n4\n");
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(stdout_lines(&out), ["{\"outputs\":{\"out\":[7]}}"]);
+    assert_eq!(
+        stderr_first_line(&out),
+        "error: invalid inputs: line 3: not valid JSON: EOF while parsing a value at line 1 column 3"
+    );
+    let out = stream(
+        "examples/manifests/multiply_add.json",
+        "{\"$f64\": \"nan\"}\n",
+    );
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(
+        stderr_first_line(&out),
+        "error: invalid inputs: line 1: item.$f64: expected \"NaN\", \"inf\" or \"-inf\", got string \"nan\""
+    );
+    // A last line without its newline is not run.
+    let out = stream("examples/manifests/multiply_add.json", "3\n4");
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(stdout_lines(&out), ["{\"outputs\":{\"out\":[7]}}"]);
+    assert_eq!(
+        stderr_first_line(&out),
+        "error: invalid inputs: line 2: the input ended in the middle of a line"
+    );
+    let out = run_in(
+        &root(),
+        &["stream", "examples/manifests/multiply_add.json"],
+        Some("1\n\u{fffd}\n"),
+    );
+    assert_eq!(out.status.code(), Some(4));
+    assert!(stderr_first_line(&out).starts_with("error: invalid inputs: line 2: not valid JSON: "));
+}
+
+#[test]
+fn stream_node_error_keeps_the_earlier_lines() {
+    let out = stream("examples/manifests/multiply_add.json", "1\n2\n\"x\"\n3\n");
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        stdout_lines(&out),
+        ["{\"outputs\":{\"out\":[3]}}", "{\"outputs\":{\"out\":[5]}}"]
+    );
+    assert_eq!(
+        stderr_first_line(&out),
+        "error: node 'double' (Multiply) failed on item 2: Multiply expects numbers or audio, got string"
+    );
+    // An error during the flush at the end.
+    let dir = root().join("tests/bad_manifests");
+    let out = run_in(
+        &dir,
+        &["stream", "python_fails_at_the_end.json"],
+        Some("null\nnull\nnull\n"),
+    );
+    if cfg!(feature = "python") {
+        assert_eq!(out.status.code(), Some(3));
+        assert_eq!(stdout_lines(&out).len(), 3);
+        assert_eq!(
+            stderr_first_line(&out),
+            "error: node 'p' (Python) failed at the end of the input: ValueError: short window: 80 frames"
+        );
+    }
+}
+
+#[test]
+fn stream_answers_each_line_before_the_next_arrives() {
+    use std::io::{BufRead, BufReader};
+    let mut child = bin()
+        .args(["stream", "examples/manifests/multiply_add.json"])
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    for (item, want) in [("3", "[7]"), ("0.5", "[2.0]"), ("-1", "[-1]")] {
+        writeln!(stdin, "{item}").unwrap();
+        stdin.flush().unwrap();
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        assert_eq!(line, format!("{{\"outputs\":{{\"out\":{want}}}}}\n"));
+    }
+    drop(stdin);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[cfg(feature = "python")]
+#[test]
+fn stream_python_print_goes_to_stderr() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("stream_print");
+    std::fs::create_dir_all(&dir).unwrap();
+    let manifest = dir.join("m.json");
+    std::fs::write(
+        &manifest,
+        json!({"version": 1, "nodes": [{"id": "p", "type": "Python", "params": {"class": "P",
+            "source": "class P:\n    def process(self, x):\n        print('saw', x)\n        return x * 2\n"}}]})
+        .to_string(),
+    )
+    .unwrap();
+    let out = run_in(&dir, &["stream", "m.json"], Some("1\n2\n"));
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        stdout_lines(&out),
+        ["{\"outputs\":{\"p\":[2]}}", "{\"outputs\":{\"p\":[4]}}"]
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "saw 1\nsaw 2\n");
+}
+
+#[test]
+fn stream_usage_errors() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["stream"], "error: 'stream' needs a manifest file (or '-' for stdin) (try 'pipeline_executor --help')"),
+        (&["stream", "-"], "error: 'stream' reads its items from stdin: give the manifest as a file, not '-' (try 'pipeline_executor --help')"),
+        (&["stream", "examples/manifests/multiply_add.json", "--input", "x.json"], "error: 'stream' reads its items from stdin, one per line: --input is not accepted (try 'pipeline_executor --help')"),
+        (&["stream", "examples/manifests/multiply_add.json", "--json"], "error: unknown option '--json' (try 'pipeline_executor --help')"),
+        (&["stream", "missing.json"], "error: cannot read manifest 'missing.json': file not found"),
+        (&["validate", "examples/manifests/multiply_add.json", "--input", "x.json"], "error: 'validate' takes only a manifest (and --json, --load) (try 'pipeline_executor --help')"),
+        (&["run", "examples/manifests/multiply_add.json", "--load"], "error: unknown option '--load' (try 'pipeline_executor --help')"),
+    ];
+    for (args, msg) in cases {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(stderr_first_line(&out), *msg, "{args:?}");
+        assert!(out.stdout.is_empty());
+    }
+    // A bad manifest or a node that cannot start: as `run` says it.
+    let out = run_in(
+        &root(),
+        &["stream", "tests/bad_manifests/cycle.json"],
+        Some("1\n"),
+    );
+    let ran = run(&["run", "tests/bad_manifests/cycle.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr_first_line(&out), stderr_first_line(&ran));
+}
+
+#[test]
+fn validate_json_lists_the_files_params_name() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("validate_json");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut nodes = vec![
+        json!({"id": "read", "type": "MediaReader", "params": {"path": "audio/in.wav"}}),
+        json!({"id": "any", "type": "MediaReader"}),
+        json!({"id": "out", "type": "Output"}),
+    ];
+    if cfg!(feature = "python") {
+        nodes.insert(1, json!({"id": "py", "type": "Python", "params": {"module_path": "../py/node.py", "class": "N"}}));
+        nodes.insert(2, json!({"id": "inline", "type": "Python", "params": {"source": "class N: pass", "class": "N"}}));
+    }
+    let manifest =
+        json!({"version": 1, "nodes": nodes, "connections": [{"from": "read", "to": "out"}]});
+    std::fs::write(dir.join("m.json"), manifest.to_string()).unwrap();
+    let out = run_in(&dir, &["validate", "m.json", "--json"], None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let n = if cfg!(feature = "python") { 5 } else { 3 };
+    let mut files =
+        vec![r#"{"node":"read","type":"MediaReader","param":"path","path":"audio/in.wav"}"#];
+    if cfg!(feature = "python") {
+        files.push(r#"{"node":"py","type":"Python","param":"module_path","path":"../py/node.py"}"#);
+    }
+    assert_eq!(
+        text,
+        format!(
+            "{{\"ok\":true,\"nodes\":{n},\"connections\":1,\"files\":[{}]}}\n",
+            files.join(",")
+        )
+    );
+    // Without --json: the text stays as it was.
+    let out = run(&["validate", "examples/manifests/multiply_add.json"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "ok: valid manifest (3 nodes, 2 connections)\n"
+    );
+    let out = run(&["validate", "--json", "examples/manifests/multiply_add.json"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "{\"ok\":true,\"nodes\":3,\"connections\":2,\"files\":[]}\n"
+    );
+    // Errors are as without --json: nothing on stdout.
+    let out = run(&["validate", "tests/bad_manifests/cycle.json", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn validate_load_starts_every_node_like_run() {
+    let out = run(&[
+        "validate",
+        "examples/manifests/fan_out_fan_in.json",
+        "--load",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "ok: valid manifest (6 nodes, 7 connections); every node started\n"
+    );
+    let out = run(&[
+        "validate",
+        "examples/manifests/fan_out_fan_in.json",
+        "--load",
+        "--json",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "{\"ok\":true,\"nodes\":6,\"connections\":7,\"files\":[],\"loaded\":true}\n"
+    );
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("validate_load");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut cases = vec![json!({"version": 1, "nodes": [
+        {"id": "read", "type": "MediaReader", "params": {"path": "missing.wav"}}], "inputs": [null]})];
+    if cfg!(feature = "python") {
+        cases.push(json!({"version": 1, "nodes": [
+            {"id": "p", "type": "Python", "params": {"module_path": "missing.py", "class": "C"}}], "inputs": [1]}));
+        cases.push(json!({"version": 1, "nodes": [
+            {"id": "p", "type": "Python", "params": {"source": "class C:\n    def __init__(self):\n        raise ValueError('no')\n    def process(self, x):\n        return x\n", "class": "C"}}], "inputs": [1]}));
+    }
+    for (i, manifest) in cases.iter().enumerate() {
+        let name = format!("m{i}.json");
+        std::fs::write(dir.join(&name), manifest.to_string()).unwrap();
+        // Plain validate runs nothing: fine.
+        let plain = run_in(&dir, &["validate", &name], None);
+        assert_eq!(plain.status.code(), Some(0), "{manifest}");
+        let ran = run_in(&dir, &["run", &name], None);
+        let loaded = run_in(&dir, &["validate", &name, "--load"], None);
+        assert_eq!(ran.status.code(), Some(3), "{manifest}");
+        assert_eq!(loaded.status.code(), Some(3), "{manifest}");
+        assert_eq!(loaded.stderr, ran.stderr, "{manifest}");
+        assert!(loaded.stdout.is_empty());
+        assert!(
+            stderr_first_line(&loaded).contains("failed to initialise"),
+            "{manifest}"
+        );
+    }
 }

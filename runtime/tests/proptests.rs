@@ -28,6 +28,7 @@ const VOCAB: &[&str] = &[
     "Resample",
     "Tone",
     "MediaReader",
+    "AudioWindow",
     "Python",
     "factor",
     "value",
@@ -49,6 +50,9 @@ const VOCAB: &[&str] = &[
     "class",
     "source",
     "module_path",
+    "window",
+    "hop",
+    "silence_threshold",
 ];
 
 fn word() -> impl Strategy<Value = String> {
@@ -103,6 +107,16 @@ fn params_for(t: &'static str) -> BoxedStrategy<Json> {
         )
             .prop_map(|(f, r, d)| json!({"frequency": f, "sample_rate": r, "duration": d}))
             .boxed(),
+        "AudioWindow" => (
+            prop_oneof![(0.0f64..0.01).prop_map(Json::from), number()],
+            prop_oneof![Just(Json::Null), (0.0f64..0.01).prop_map(Json::from), number()],
+            prop_oneof![Just(Json::Null), (-80.0f64..0.0).prop_map(Json::from), number()],
+            (0.0f64..0.01),
+        )
+            .prop_map(|(w, h, t, s)| {
+                json!({"window": w, "hop": h, "silence_threshold": t, "min_silence": s, "min_window": s})
+            })
+            .boxed(),
         "MediaReader" => prop::sample::select(vec![
             json!({}),
             json!({"path": "no_such.wav"}),
@@ -118,7 +132,7 @@ fn params_for(t: &'static str) -> BoxedStrategy<Json> {
 /// edges, with random damage, so that many cases get past validation and run.
 fn manifestish() -> impl Strategy<Value = Json> {
     let types = prop_oneof![
-        20 => prop::sample::select(vec!["Multiply", "Add", "PassThrough", "Output", "Resample", "Tone", "MediaReader"]),
+        20 => prop::sample::select(vec!["Multiply", "Add", "PassThrough", "Output", "Resample", "Tone", "MediaReader", "AudioWindow"]),
         1 => prop::sample::select(vec!["Python", "Nope"]),
     ];
     let bad_id = prop::sample::select(vec!["n0", "n1", "", "x y"]);

@@ -18,7 +18,9 @@ fn python_pipeline(
 
 fn run_one(source: &str, item: Value) -> Result<Option<Value>, pipeline_runtime::Error> {
     let mut p = python_pipeline(source, json!({}))?;
-    Ok(p.process_item(0, item)?.pop().flatten())
+    Ok(p.process_item(0, item)?
+        .pop()
+        .and_then(|v| v.into_iter().next()))
 }
 
 const IDENTITY: &str = "class Node:\n    def process(self, x):\n        return x\n";
@@ -53,7 +55,7 @@ fn values_round_trip_through_python() {
             .process_item(i, v.clone())
             .unwrap()
             .pop()
-            .flatten()
+            .and_then(|v| v.into_iter().next())
             .unwrap();
         assert!(out.same_as(&v), "{v:?} came back as {out:?}");
     }
@@ -356,7 +358,7 @@ fn init_kwargs_are_converted() {
         .process_item(0, Value::Null)
         .unwrap()
         .pop()
-        .flatten()
+        .and_then(|v| v.into_iter().next())
         .unwrap();
     assert_eq!(
         out.to_json_string(),

@@ -88,6 +88,8 @@ const GRAPH_ONLY: &[&str] = &[
     "cycle",
     "duplicate_connection",
     "too_many_inputs",
+    "audio_window_fan_in",
+    "audio_window_fan_in_further_down",
 ];
 
 #[test]

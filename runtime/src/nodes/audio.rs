@@ -6,7 +6,7 @@ use serde::Deserialize;
 use crate::audio::resample::{resample, Method};
 use crate::audio::wav::decode_wav;
 use crate::error::describe_io_error;
-use crate::registry::{Node, NodeContext, NodeParams, ParamError, Registry, TypedKind};
+use crate::registry::{FileParam, Node, NodeContext, NodeParams, ParamError, Registry, TypedKind};
 use crate::value::{check_channels, check_sample_rate, AudioBuffer, Value};
 
 pub fn register(r: &mut Registry) {
@@ -15,6 +15,11 @@ pub fn register(r: &mut Registry) {
         "Reads a WAV file (8/16/24/32-bit PCM or 32-bit float, any rate, any channel count): the `path` param, or else the input item as a path string.",
         Some(1),
         |ctx, p| {
+            if let Some(path) = &p.path {
+                // Fail at start-up, not on the first item, if the file
+                // cannot be opened (it is read again for every item).
+                check_readable(ctx, path)?;
+            }
             Ok(Box::new(MediaReader {
                 ctx: ctx.clone(),
                 path: p.path,
@@ -62,11 +67,31 @@ impl NodeParams for MediaReaderParams {
             _ => Ok(()),
         }
     }
+    fn files(&self) -> Vec<FileParam> {
+        self.path
+            .iter()
+            .map(|p| FileParam {
+                param: "path",
+                path: p.clone(),
+            })
+            .collect()
+    }
 }
 
 struct MediaReader {
     ctx: NodeContext,
     path: Option<String>,
+}
+
+/// Open `path` (as written in the manifest) to check it can be read.
+fn check_readable(ctx: &NodeContext, path: &str) -> Result<(), String> {
+    let fail = |e: std::io::Error| format!("cannot read '{path}': {}", describe_io_error(&e));
+    let file = std::fs::File::open(ctx.resolve(path)).map_err(fail)?;
+    match file.metadata() {
+        Ok(m) if m.is_dir() => Err(fail(std::io::ErrorKind::IsADirectory.into())),
+        Ok(_) => Ok(()),
+        Err(e) => Err(fail(e)),
+    }
 }
 
 impl Node for MediaReader {
@@ -286,5 +311,33 @@ mod tests {
         assert_eq!(e, "cannot read 'no/such/file.wav': file not found");
         let e = r.process(vec![Value::Int(1)]).unwrap_err();
         assert!(e.starts_with("MediaReader expects a file path string"));
+    }
+
+    #[test]
+    fn media_reader_with_a_path_opens_it_at_start_up() {
+        let reg = Registry::with_builtins();
+        let kind = reg.get("MediaReader").unwrap();
+        let build = |path: &str| {
+            kind.build(
+                &NodeContext::default(),
+                &serde_json::json!({ "path": path }),
+            )
+            .err()
+        };
+        assert_eq!(
+            build("no/such/file.wav").unwrap(),
+            "cannot read 'no/such/file.wav': file not found"
+        );
+        assert_eq!(build(".").unwrap(), "cannot read '.': is a directory");
+        // A file that is not a WAV opens fine; decoding fails per item.
+        assert!(build(file!()).is_none());
+        assert_eq!(
+            kind.files(&serde_json::json!({"path": "a.wav"})),
+            vec![crate::registry::FileParam {
+                param: "path",
+                path: "a.wav".into()
+            }]
+        );
+        assert!(kind.files(&serde_json::json!({})).is_empty());
     }
 }

@@ -2,6 +2,7 @@
 //! which of them need a cargo feature ([`FEATURE_GATED`]).
 
 pub mod audio;
+pub mod audio_window;
 pub mod basic;
 #[cfg(feature = "python")]
 pub mod python;
@@ -25,6 +26,7 @@ pub const FEATURE_GATED: &[(&str, &str)] = &[("Python", "python"), ("Whisper", "
 pub fn register_builtins(r: &mut Registry) {
     basic::register(r);
     audio::register(r);
+    audio_window::register(r);
     #[cfg(feature = "python")]
     python::register(r);
     #[cfg(feature = "whisper")]

@@ -19,7 +19,7 @@ use serde_json::Value as Json;
 
 use crate::error::describe_io_error;
 use crate::python::{format_py_err, init_interpreter, py_to_value, value_to_py};
-use crate::registry::{Node, NodeContext, NodeParams, ParamError, Registry, TypedKind};
+use crate::registry::{FileParam, Node, NodeContext, NodeParams, ParamError, Registry, TypedKind};
 use crate::value::{path_key, Value};
 
 pub fn register(r: &mut Registry) {
@@ -92,6 +92,15 @@ impl NodeParams for PythonParams {
             })?;
         }
         Ok(())
+    }
+    fn files(&self) -> Vec<FileParam> {
+        self.module_path
+            .iter()
+            .map(|p| FileParam {
+                param: "module_path",
+                path: p.clone(),
+            })
+            .collect()
     }
 }
 

@@ -5,6 +5,8 @@
 //! * [`execute_json`] — manifest text (+ inputs JSON text) to the exact text
 //!   `pipeline_executor run` prints on stdout;
 //! * [`execute`] — manifest text + Python values to Python values;
+//! * [`Session`] — the runtime's session core (`pipeline_runtime::Session`):
+//!   open once, push items one at a time, close (flushes);
 //! * runtime errors become `remotemedia_runtime.PipelineError` subclasses
 //!   (`ManifestError`, `NodeError`, `InputError`) carrying the runtime's
 //!   message and exit code.
@@ -19,11 +21,14 @@
 //! running and only installs its `pipeline_values` helper module).
 
 use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
 
 use pipeline_runtime::python::{
     type_name, AudioSamples, FromPyOptions, FromPython, ToPyOptions, ToPython,
 };
-use pipeline_runtime::{Error, ErrorKind, Manifest, Pipeline, Registry, Value};
+use pipeline_runtime::{
+    Error, ErrorKind, Manifest, Pipeline, Registry, RunOutput, SessionOptions, Value,
+};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyTuple};
@@ -110,6 +115,11 @@ fn execute<'py>(
             pipeline.run(items)
         })
         .map_err(|e| to_py_err(py, &e))?;
+    output_to_py(py, &output)
+}
+
+/// `{"outputs": {node_id: [values]}}` as Python objects.
+fn output_to_py<'py>(py: Python<'py>, output: &RunOutput) -> PyResult<Bound<'py, PyAny>> {
     let conv = to_python(py)?;
     let outputs = PyDict::new(py);
     for (id, values) in &output.outputs {
@@ -124,9 +134,100 @@ fn execute<'py>(
     Ok(doc.into_any())
 }
 
+/// The runtime's session core: the manifest is opened (validated, every
+/// node built) once; `push` runs one item and returns its result, `close`
+/// flushes the nodes and returns what that produced. Merging every push's
+/// lists and the close's gives `execute`'s result for the same items.
+/// Pipelines run with the GIL released, one call at a time per session.
+#[pyclass(module = "remotemedia_runtime._native", name = "Session")]
+struct Session {
+    inner: Mutex<pipeline_runtime::Session>,
+}
+
+impl Session {
+    fn lock(&self) -> MutexGuard<'_, pipeline_runtime::Session> {
+        // A panic cannot leave the session half-updated in a way that
+        // matters more than the panic itself; keep going.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[pymethods]
+impl Session {
+    #[new]
+    #[pyo3(signature = (manifest_json, base_dir=None))]
+    fn new(py: Python<'_>, manifest_json: &str, base_dir: Option<PathBuf>) -> PyResult<Self> {
+        let options = SessionOptions {
+            base_dir: base_dir_arg(base_dir),
+            // Python nodes print to this process's stdout, as with execute.
+            python_print_to_stderr: false,
+        };
+        let session = py
+            .detach(|| {
+                pipeline_runtime::Session::open(manifest_json, &Registry::with_builtins(), &options)
+            })
+            .map_err(|e| to_py_err(py, &e))?;
+        Ok(Session {
+            inner: Mutex::new(session),
+        })
+    }
+
+    /// Run one item (a Python value, as in `execute`'s inputs); its result.
+    fn push<'py>(&self, py: Python<'py>, item: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        if self.lock().is_closed() {
+            return Err(to_py_err(py, &Error::usage("the session is closed")));
+        }
+        let value = item_from_py(item).map_err(|e| to_py_err(py, &e))?;
+        let output = py
+            .detach(|| self.lock().push(value))
+            .map_err(|e| to_py_err(py, &e))?;
+        output_to_py(py, &output)
+    }
+
+    /// Run one item given as JSON text (the encoding of `--input` items);
+    /// the result line `pipeline_executor stream` writes (without newline).
+    fn push_json(&self, py: Python<'_>, item_json: &str) -> PyResult<String> {
+        py.detach(|| self.lock().push_json(item_json))
+            .map_err(|e| to_py_err(py, &e))
+    }
+
+    /// Flush the nodes and close; what the flush produced.
+    fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let output = py
+            .detach(|| self.lock().close())
+            .map_err(|e| to_py_err(py, &e))?;
+        output_to_py(py, &output)
+    }
+
+    /// Whether `close` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.lock().is_closed()
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Python -> runtime values (input items): the runtime's conversion, which
 // also accepts this package's `Audio`.
+
+/// The converter for input values: the runtime's, also accepting this
+/// package's `Audio`.
+fn from_python<'py>(py: Python<'py>) -> PyResult<FromPython<'py>> {
+    let audio = types(py)?.getattr("Audio")?;
+    FromPython::new(
+        py,
+        FromPyOptions {
+            audio_classes: vec![audio],
+        },
+    )
+}
+
+/// One session item (errors name it `item`).
+fn item_from_py(obj: &Bound<'_, PyAny>) -> Result<Value, Error> {
+    let invalid = |m: String| Error::inputs(format!("invalid inputs: {m}"));
+    let conv = from_python(obj.py()).map_err(|e| invalid(e.to_string()))?;
+    conv.convert(obj, "item").map_err(invalid)
+}
 
 fn items_from_py(obj: &Bound<'_, PyAny>) -> Result<Vec<Value>, Error> {
     let invalid = |m: String| Error::inputs(format!("invalid inputs: {m}"));
@@ -136,18 +237,7 @@ fn items_from_py(obj: &Bound<'_, PyAny>) -> Result<Vec<Value>, Error> {
             type_name(obj)
         )));
     }
-    let py = obj.py();
-    let conv = types(py)
-        .and_then(|t| t.getattr("Audio"))
-        .and_then(|audio| {
-            FromPython::new(
-                py,
-                FromPyOptions {
-                    audio_classes: vec![audio],
-                },
-            )
-        })
-        .map_err(|e| invalid(e.to_string()))?;
+    let conv = from_python(obj.py()).map_err(|e| invalid(e.to_string()))?;
     let iter = obj.try_iter().map_err(|e| invalid(e.to_string()))?;
     let mut items = Vec::new();
     for (i, item) in iter.enumerate() {
@@ -178,6 +268,7 @@ fn to_python(py: Python<'_>) -> PyResult<ToPython<'_>> {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(execute_json, m)?)?;
     m.add_function(wrap_pyfunction!(execute, m)?)?;
+    m.add_class::<Session>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     // Node types known to this build (for error messages and docs).
     let names: Vec<&str> = Registry::with_builtins().names().collect();

@@ -7,8 +7,9 @@
 //! `{"text": ..., "segments": [{"start": s, "end": s, "text": ...}], "language": ...}`
 //! with times in seconds (whisper's resolution is 10 ms).
 //!
-//! The model is checked to exist when the node is built and loaded on the
-//! first item (once per node); it is freed when the node is dropped.
+//! The model is loaded when the node is built (pipeline start-up: `run`
+//! before the first item, a session's open, `validate --load`), once per
+//! node; it is freed when the node is dropped.
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::sync::Mutex;
@@ -18,7 +19,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::error::describe_io_error;
-use crate::registry::{Node, NodeContext, NodeParams, ParamError, Registry, TypedKind};
+use crate::registry::{FileParam, Node, NodeContext, NodeParams, ParamError, Registry, TypedKind};
 use crate::value::{AudioBuffer, Value};
 
 #[allow(dead_code)]
@@ -126,6 +127,12 @@ impl NodeParams for WhisperParams {
         }
         Ok(())
     }
+    fn files(&self) -> Vec<FileParam> {
+        vec![FileParam {
+            param: "model",
+            path: self.model.clone(),
+        }]
+    }
 }
 
 /// whisper.cpp's language codes, in its own order.
@@ -181,7 +188,7 @@ impl WhisperNode {
             .and_then(|s| CString::new(s).ok())
             .ok_or_else(|| format!("model path '{}' is not valid UTF-8", p.model))?;
         check_abi()?;
-        Ok(WhisperNode {
+        let mut node = WhisperNode {
             model_arg: p.model,
             model_path,
             language: p.language,
@@ -196,7 +203,9 @@ impl WhisperNode {
             },
             flash_attn: p.flash_attn,
             ctx: None,
-        })
+        };
+        node.context()?;
+        Ok(node)
     }
 
     fn context(&mut self) -> Result<&Context, String> {
@@ -216,25 +225,8 @@ impl WhisperNode {
 }
 
 impl Node for WhisperNode {
-    fn process(&mut self, mut inputs: Vec<Value>) -> Result<Option<Value>, String> {
-        let audio = match inputs.pop() {
-            Some(Value::Audio(a)) => a,
-            Some(other) => return Err(format!("Whisper expects audio, got {}", other.type_name())),
-            None => return Err("Whisper has no input".into()),
-        };
-        if audio.sample_rate != WHISPER_SAMPLE_RATE {
-            return Err(format!(
-                "Whisper needs {WHISPER_SAMPLE_RATE} Hz audio, got {} Hz: put a Resample node with \"target_rate\": {WHISPER_SAMPLE_RATE} before it",
-                audio.sample_rate
-            ));
-        }
-        let mono = downmix(&audio);
-        if mono.is_empty() {
-            return Err("Whisper got empty audio (0 samples)".into());
-        }
-        if mono.iter().any(|s| !s.is_finite()) {
-            return Err("Whisper got audio with NaN or infinite samples".into());
-        }
+    fn process(&mut self, inputs: Vec<Value>) -> Result<Option<Value>, String> {
+        let mono = mono_input(inputs)?;
         let n_samples = c_int::try_from(mono.len())
             .map_err(|_| format!("audio too long for whisper ({} samples)", mono.len()))?;
         let (strategy, beam_size, threads) = (self.strategy, self.beam_size, self.threads);
@@ -280,6 +272,29 @@ impl Node for WhisperNode {
         }
         Ok(Some(ctx.result()))
     }
+}
+
+/// The node's input as 16 kHz mono samples, or why it cannot be used.
+fn mono_input(mut inputs: Vec<Value>) -> Result<Vec<f32>, String> {
+    let audio = match inputs.pop() {
+        Some(Value::Audio(a)) => a,
+        Some(other) => return Err(format!("Whisper expects audio, got {}", other.type_name())),
+        None => return Err("Whisper has no input".into()),
+    };
+    if audio.sample_rate != WHISPER_SAMPLE_RATE {
+        return Err(format!(
+            "Whisper needs {WHISPER_SAMPLE_RATE} Hz audio, got {} Hz: put a Resample node with \"target_rate\": {WHISPER_SAMPLE_RATE} before it",
+            audio.sample_rate
+        ));
+    }
+    let mono = downmix(&audio);
+    if mono.is_empty() {
+        return Err("Whisper got empty audio (0 samples)".into());
+    }
+    if mono.iter().any(|s| !s.is_finite()) {
+        return Err("Whisper got audio with NaN or infinite samples".into());
+    }
+    Ok(mono)
 }
 
 /// Interleaved channels averaged to one (in f32, channel order fixed: the

@@ -82,22 +82,14 @@ fn missing_model_and_bad_input_are_clear_errors() {
     let e = WhisperNode::new(&ctx, p(".")).err().unwrap();
     assert_eq!(e, "model '.' is a directory, not a file");
 
+    // The model is loaded when the node is built: a bad one fails there.
     let dir = std::env::temp_dir().join(format!("whisper-node-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let bogus = dir.join("bogus.bin");
     std::fs::write(&bogus, b"this is not a ggml model").unwrap();
-    let mut node = WhisperNode::new(&ctx, p(bogus.to_str().unwrap())).unwrap();
-    // Wrong input types and rates fail before the model is touched.
-    let e = node.process(vec![Value::Int(3)]).unwrap_err();
-    assert_eq!(e, "Whisper expects audio, got int");
-    let a = AudioBuffer::new(vec![0.0; 441], 44100, 1).unwrap();
-    let e = node.process(vec![Value::Audio(a)]).unwrap_err();
-    assert!(
-        e.starts_with("Whisper needs 16000 Hz audio, got 44100 Hz: put a Resample node"),
-        "{e}"
-    );
-    let a = AudioBuffer::new(vec![0.0; 1600], 16000, 1).unwrap();
-    let e = node.process(vec![Value::Audio(a)]).unwrap_err();
+    let e = WhisperNode::new(&ctx, p(bogus.to_str().unwrap()))
+        .err()
+        .unwrap();
     assert!(
         e.starts_with(&format!(
             "cannot load whisper model '{}': ",
@@ -107,6 +99,26 @@ fn missing_model_and_bad_input_are_clear_errors() {
     );
     assert!(e.ends_with(": not a whisper ggml model (bad magic)"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
+
+    // Wrong input types and rates are refused before whisper.cpp runs.
+    let e = mono_input(vec![Value::Int(3)]).unwrap_err();
+    assert_eq!(e, "Whisper expects audio, got int");
+    let a = AudioBuffer::new(vec![0.0; 441], 44100, 1).unwrap();
+    let e = mono_input(vec![Value::Audio(a)]).unwrap_err();
+    assert!(
+        e.starts_with("Whisper needs 16000 Hz audio, got 44100 Hz: put a Resample node"),
+        "{e}"
+    );
+    let a = AudioBuffer::new(vec![], 16000, 1).unwrap();
+    assert_eq!(
+        mono_input(vec![Value::Audio(a)]).unwrap_err(),
+        "Whisper got empty audio (0 samples)"
+    );
+    let a = AudioBuffer::new(vec![0.5, f32::NAN], 16000, 1).unwrap();
+    assert_eq!(
+        mono_input(vec![Value::Audio(a)]).unwrap_err(),
+        "Whisper got audio with NaN or infinite samples"
+    );
 }
 
 #[test]

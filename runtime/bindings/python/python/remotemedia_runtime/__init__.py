@@ -7,6 +7,12 @@ process::
     rm.execute({"version": 1, "nodes": [...], "connections": [...]}, inputs=[1, 2.5])
     # {"outputs": {"out": [...]}}
 
+For streams, :class:`Session` opens a manifest once and takes items one at a time::
+
+    with rm.Session({"version": 1, "nodes": [...]}) as session:
+        session.push(item)   # {"outputs": {"out": [values produced for this item]}}
+    # closing flushes the nodes (e.g. AudioWindow's last window): session.close()
+
 ``execute`` returns Python objects: null/bool/int/float/str/list/map become
 None/bool/int/float/str/list/dict (NaN and infinities are plain floats), audio becomes
 :class:`Audio` (``samples`` a float32 ``numpy.ndarray`` when numpy is installed, a
@@ -40,6 +46,7 @@ __all__ = [
     "ManifestError",
     "NodeError",
     "PipelineError",
+    "Session",
     "__version__",
     "execute",
     "execute_json",
@@ -113,3 +120,67 @@ def execute_json(
     if inputs_json is not None and not isinstance(inputs_json, str):
         raise TypeError(f"inputs_json must be JSON text (str), not {type(inputs_json).__name__}")
     return _native.execute_json(text, inputs_json, base)
+
+
+class Session:
+    """A pipeline opened once and fed one item at a time (the runtime's session core,
+    as ``pipeline_executor stream`` and the reactor module use it).
+
+    ``Session(manifest, base_dir=None)`` validates the manifest and starts every node
+    (Python modules imported, models loaded): the errors ``execute`` would raise before
+    its first item. ``manifest`` and ``base_dir`` are as for :func:`execute`.
+
+    * ``push(item)`` runs one item (a Python value, as in ``execute``'s ``inputs``) and
+      returns its result, ``{"outputs": {node_id: [values produced for this item]}}``:
+      usually one value or none per result node, several when a node such as
+      ``AudioWindow`` emits several;
+    * ``push_json(text)`` takes the item as JSON text (the runtime's value encoding) and
+      returns the exact result line of ``pipeline_executor stream`` (no newline);
+    * ``close()`` flushes the nodes and returns what that produced, in the same shape.
+
+    Appending every push's lists, then the close's, gives ``execute``'s result for the
+    same items. After a :class:`NodeError` the session is failed: later pushes raise
+    ``NodeError("session failed earlier: <first message>")``; ``close()`` still works
+    (and returns no values). A push or close after close raises :class:`PipelineError`
+    (``the session is closed``, exit code 1). As a context manager it closes on exit
+    (if the block raised, an error from closing does not replace that exception).
+    """
+
+    __slots__ = ("_native",)
+
+    def __init__(self, manifest: ManifestLike, base_dir: PathLike | None = None) -> None:
+        text, base = _manifest_text(manifest, base_dir)
+        self._native = _native.Session(text, base)
+
+    def push(self, item: Any) -> dict[str, dict[str, list[Any]]]:
+        """Run one item; ``{"outputs": {node_id: [values for this item]}}``."""
+        return self._native.push(item)
+
+    def push_json(self, item_json: str) -> str:
+        """Run one item given as JSON text; the compact result line (no newline)."""
+        if not isinstance(item_json, str):
+            raise TypeError(f"item_json must be JSON text (str), not {type(item_json).__name__}")
+        return self._native.push_json(item_json)
+
+    def close(self) -> dict[str, dict[str, list[Any]]]:
+        """Flush the nodes and close; ``{"outputs": {node_id: [values the flush produced]}}``."""
+        return self._native.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._native.closed
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if self.closed:
+            return
+        if exc_type is None:
+            self.close()
+            return
+        try:
+            self.close()
+        except PipelineError:
+            pass  # the block's own exception is the one to see
