@@ -35,7 +35,7 @@ def add_args(parser: argparse.ArgumentParser, args: tuple[phases.Arg, ...]) -> N
         if arg.kind == "flag":
             parser.add_argument(*flags, action="store_true", help=arg.help)
         elif arg.kind == "value":
-            parser.add_argument(*flags, metavar=arg.metavar, default=arg.default, help=arg.help)
+            parser.add_argument(*flags, metavar=arg.metavar, default=arg.default or None, help=arg.help)
         elif arg.kind == "choice":
             parser.add_argument(*flags, choices=arg.choices, default=arg.default or None, help=arg.help)
         elif arg.kind == "rest":

@@ -258,7 +258,7 @@ def test_packing_is_reproducible(project: Path, packed: Path, tmp_path: Path) ->
 
 def _native(project: Path) -> executor.Outcome:
     s = spec.load(project / "rmpkg.toml")
-    return bundle.native_run(s, "greet")
+    return bundle.native_run(s, "greet", compact=False)
 
 
 @pytest.mark.parametrize("host", ["wasmtime", "node"])

@@ -24,6 +24,7 @@ import argparse
 import base64
 import json
 import os
+import shutil
 import struct
 import sys
 import tempfile
@@ -48,6 +49,7 @@ PROJECT_SOURCE = "app"  # member folder of the project tree (mounted at spec.PRO
 SITE_SOURCE = "wasi-deps/site-packages"
 STDLIB_SOURCE = "wasi-deps/python"
 MODULE_MEMBER = f"runtime/{flags.RUST_BIN}.wasm"
+REACTOR_MEMBER = f"runtime/{flags.REACTOR_CRATE}.wasm"
 # Ignored when a spec names a folder: caches and VCS data are not part of a project.
 IGNORED = {"__pycache__", ".git", ".hg", ".svn", ".DS_Store", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 
@@ -97,6 +99,7 @@ def assemble(s: spec.Spec, *, frozen: bool = False) -> Assembly:
     """Gather the members of ``s``'s bundle (nothing is checked or written yet)."""
     a = Assembly(s)
     a.add(MODULE_MEMBER, wasm_module.module_path(), "the runtime")
+    a.add(REACTOR_MEMBER, wasm_module.reactor_path(), "the runtime (reactor)")
     for p in s.pipelines:
         a.add(f"{PROJECT_SOURCE}/{s.rel(p.manifest)}", p.manifest, f"pipeline {p.name!r}")
         a.python |= "Python" in _node_types(p.manifest)
@@ -178,6 +181,7 @@ def metadata(a: Assembly, layout: wasi.Layout) -> dict:
         "runtime_target": rmpkg.RUNTIME_TARGET,
         "runtime": {
             "module": MODULE_MEMBER,
+            "reactor": REACTOR_MEMBER,
             "program": executor.PROGRAM,
             "argv": [executor.PROGRAM, *executor.run_args("{manifest}")],
             "env": a.env,
@@ -200,6 +204,7 @@ def metadata(a: Assembly, layout: wasi.Layout) -> dict:
         "provenance": {
             "builder": "rmbuild pack (python -m rmbuild pack)",
             "runtime_module_sha256": fsutil.sha256_file(a.members[MODULE_MEMBER]),
+            "runtime_reactor_sha256": fsutil.sha256_file(a.members[REACTOR_MEMBER]),
             **({"python_stdlib": stdlib.provenance()} if a.python else {}),
         },
     }
@@ -215,11 +220,16 @@ def metadata(a: Assembly, layout: wasi.Layout) -> dict:
 
 
 def _stage(a: Assembly, root: Path) -> wasi.Layout:
-    """The members laid out as the bundle's mounts (links to the host files)."""
+    """The members laid out as the bundle's mounts: hard links to the host files where
+    the file system allows, copies elsewhere (WASI does not follow a symlink out of a
+    preopen)."""
     for member, host in a.members.items():
         target = root / member
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(host.resolve(), target)
+        try:
+            os.link(host.resolve(), target)
+        except OSError:
+            shutil.copyfile(host, target)
     preopens = {m["mount"]: root / m["source"] for m in [*a.mounts, *a.models]}
     return wasi.Layout(root / MODULE_MEMBER, preopens, a.env, executor.PROGRAM)
 
@@ -472,7 +482,9 @@ def run_in_wasmtime(
         return executor.Wasmtime(opened.layout()).run(args, stdin=stdin)
 
 
-def native_run(s: spec.Spec, pipeline: str, inputs: list | None = None, host: executor.Native | None = None) -> Outcome:
+def native_run(
+    s: spec.Spec, pipeline: str, inputs: list | None = None, host: executor.Native | None = None, compact: bool = True
+) -> Outcome:
     """The native runtime on the source tree: the reference a bundle must equal. Model
     mounts named by absolute guest paths are pointed at the host files; requirements
     come from the same locked site-packages."""
@@ -496,7 +508,7 @@ def native_run(s: spec.Spec, pipeline: str, inputs: list | None = None, host: ex
                 text = text.replace(f'"{m.mount}/', f'"{host_dir}/')
             manifest = Path(tmp, p.manifest.name)
             manifest.write_text(text)
-        args = executor.run_args(manifest, "-" if inputs is not None else None)
+        args = executor.run_args(manifest, "-" if inputs is not None else None, compact=compact)
         return (host or native.host()).run(args, stdin=stdin, env=env)
 
 

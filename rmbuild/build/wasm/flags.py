@@ -46,7 +46,10 @@ STACK_SIZE = 8 << 20
 
 # Flags rustc hands to a cc-flavoured linker that `zig cc` rejects (zig places
 # the stack first and demangles nothing anyway; the target is given explicitly).
-ZIG_DROPPED_LINK_FLAGS = ("-Wl,--stack-first", "-Wl,--no-demangle")
+# For the reactor (a cdylib) rustc also asks for a shared object without exported
+# dynamic symbols: zig links it as a reactor module instead (-mexec-model=reactor),
+# with the exports rustc names one by one.
+ZIG_DROPPED_LINK_FLAGS = ("-Wl,--stack-first", "-Wl,--no-demangle", "-Wl,--no-export-dynamic", "-shared")
 ZIG_DROPPED_LINK_PREFIXES = ("--target=",)
 
 # What libpython3.11.a needs besides itself, in link order (wasm-ld resolves

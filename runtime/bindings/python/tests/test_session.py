@@ -91,7 +91,9 @@ def test_open_raises_what_execute_raises():
     }
     with pytest.raises(rm.NodeError) as info:
         rm.Session(bad_module)
-    assert str(info.value) == "node 'p' (Python) failed to initialise: cannot read module_path 'nope.py': file not found"
+    assert (
+        str(info.value) == "node 'p' (Python) failed to initialise: cannot read module_path 'nope.py': file not found"
+    )
     assert info.value.exit_code == 3
     with pytest.raises(TypeError, match="manifest must be JSON text"):
         rm.Session(42)
@@ -154,7 +156,7 @@ def test_sessions_from_threads():
                 for i in range(20):
                     got = session.push(i + k)["outputs"]["out"]
                     assert got == [3 * (i + k) + 1], got
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]

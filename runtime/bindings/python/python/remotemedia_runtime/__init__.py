@@ -30,6 +30,7 @@ modules they import stay cached in ``sys.modules`` between runs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -180,7 +181,5 @@ class Session:
         if exc_type is None:
             self.close()
             return
-        try:
+        with contextlib.suppress(PipelineError):  # the block's own exception is the one to see
             self.close()
-        except PipelineError:
-            pass  # the block's own exception is the one to see
