@@ -110,14 +110,19 @@ async function open(next: () => Opened | Promise<Opened>, preferredPipeline?: st
   }
 }
 
+/** Loads run one after the other (open() never rejects). */
+function queue(next: () => Opened | Promise<Opened>, preferredPipeline?: string): void {
+  loading = loading.then(() => open(next, preferredPipeline));
+}
+
 function openFromList(preferredPipeline?: string): void {
   const entry = index.find((b) => b.name === bundleSel.value);
-  if (entry) loading = open(() => fromIndex(entry), preferredPipeline);
+  if (entry) queue(() => fromIndex(entry), preferredPipeline);
 }
 
 function openOther(next: () => Opened | Promise<Opened>): void {
   bundleSel.value = OTHER;
-  loading = open(next);
+  queue(next);
 }
 
 async function run(): Promise<void> {
@@ -187,7 +192,7 @@ async function main(): Promise<void> {
     openOther(() => fromUrl(text));
   };
   document.querySelectorAll<HTMLInputElement>('input[name="backend"]').forEach(
-    (r) => (r.onchange = () => opened && (loading = open(() => opened!, pipelineSel.value))),
+    (r) => (r.onchange = () => opened && queue(() => opened!, pipelineSel.value)),
   );
   wireAudio();
   try {

@@ -36,7 +36,8 @@ function wasmerSdkLoader(url: string | undefined): () => Promise<WasmerSdk> {
       "the wasmer backend in a browser needs the wasmerSdkUrl option: the URL of @wasmer/sdk's dist/index.js, served by your site",
     );
   }
-  return () => import(/* @vite-ignore */ url ?? WASMER_SDK_PACKAGE) as Promise<WasmerSdk>;
+  // Bundlers: leave this import alone (it is the user's URL, or the optional package at run time).
+  return () => import(/* webpackIgnore: true */ /* @vite-ignore */ url ?? WASMER_SDK_PACKAGE) as Promise<WasmerSdk>;
 }
 
 const decoder = new TextDecoder();
