@@ -1,6 +1,8 @@
 """The PipelineRunner under Node and the demo in Debian Chromium (both WASI
-backends), through the same code as `nox -s browser`. Node, npm and Chromium are
-installed by the toolchain check (apt, as root) or the tests fail saying what to install."""
+backends; bundles from the built-in list, the file picker and the URL field; refused
+bundles explained on the page), through the same code as `nox -s browser`. Node, npm
+and Chromium are installed by the toolchain check (apt, as root) or the tests fail
+saying what to install. The packed npm package: tests/test_npm_package.py."""
 
 from __future__ import annotations
 
@@ -35,4 +37,9 @@ def test_chromium_end_to_end(site_and_expected) -> None:
     for key in json.loads(expected.read_text()):
         for backend in ("shim", "wasmer"):
             assert f"{backend}: {key}" in names
-    assert (paths.REPORTS_DIR / "screenshots" / "error-manifest.png").exists()
+    for opened in ("file picker: python-node/python_node", "URL field: multiply-add/multiply_add"):
+        assert f"{opened} equals native" in names
+    for refused in ("tampered", "truncated", "not a bundle", "HTTP 404", "an HTML page"):
+        assert f"refused on the page ({refused})" in names
+    for shot in ("error-manifest", "open-file", "refused-tampered", "refused-HTTP-404"):
+        assert (paths.REPORTS_DIR / "screenshots" / f"{shot}.png").exists()

@@ -2,25 +2,20 @@
 //
 //   node e2e/browser.mjs CONFIG.json
 //
-// CONFIG: { isolatedUrl, plainUrl, expected: {"bundle/pipeline": stdout}, screenshots, chromium, report }
+// CONFIG: { isolatedUrl, plainUrl, expected: {"bundle/pipeline": stdout}, audio, bundlesDir, screenshots, chromium, report }
 // Every example pipeline runs on each backend through the page's UI; its raw
-// output must equal the native runtime's. Chromium may reach 127.0.0.1 only:
+// output must equal the native runtime's. Bundles opened from the file picker
+// and the URL field run too; tampered, truncated, missing or non-bundle ones
+// are refused with the reason on the page. Chromium may reach 127.0.0.1 only:
 // anything else is aborted and fails the run. Writes a JSON report.
-import { chromium } from "playwright-core";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { launch } from "./chromium.mjs";
 
 const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
 mkdirSync(config.screenshots, { recursive: true });
-const FLAGS = [
-  "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-  "--disable-default-apps", "--disable-domain-reliability", "--no-pings", "--metrics-recording-only",
-  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-];
 const results = [];
-const outside = [];
 let failures = 0;
 
 function record(name, ok, detail = {}) {
@@ -29,29 +24,7 @@ function record(name, ok, detail = {}) {
   console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail.message ? `: ${detail.message}` : ""}`);
 }
 
-const profile = mkdtempSync(join(tmpdir(), "rmpkg-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: config.chromium,
-  headless: true,
-  args: FLAGS,
-  viewport: { width: 1360, height: 1000 },
-  deviceScaleFactor: 1,
-});
-await context.route("**/*", (route) => {
-  const url = new URL(route.request().url());
-  if (url.protocol === "data:" || url.protocol === "blob:" || url.hostname === "127.0.0.1") return route.continue();
-  outside.push(route.request().url());
-  return route.abort("blockedbyclient");
-});
-context.on("request", (req) => {
-  const url = new URL(req.url());
-  if (!["data:", "blob:"].includes(url.protocol) && url.hostname !== "127.0.0.1") outside.push(req.url());
-});
-
-const page = context.pages()[0] ?? (await context.newPage());
-const consoleErrors = [];
-page.on("console", (msg) => msg.type() === "error" && consoleErrors.push(msg.text()));
-page.on("pageerror", (err) => consoleErrors.push(String(err)));
+const { page, outside, consoleErrors, close } = await launch(config.chromium);
 
 async function settle(timeout = 180_000) {
   await page.waitForFunction(
@@ -62,16 +35,37 @@ async function settle(timeout = 180_000) {
   return page.$eval("#status", (e) => ({ state: e.dataset.state, text: e.textContent }));
 }
 
+const loads = () => page.evaluate(() => Number(document.body.dataset.loads ?? 0));
+
 async function open(base, query) {
   await page.goto(`${base}?${new URLSearchParams(query)}`);
-  await page.waitForFunction(() => globalThis.rmpkgDemo !== undefined);
-  // The page starts in state "loading"; it is ready when Run is enabled or loading failed.
-  await page.waitForFunction(
-    () => !document.getElementById("run").disabled || document.getElementById("status").dataset.state === "error",
-    null,
-    { timeout: 180_000 },
-  );
+  // The page counts finished loads (success or failure) in body[data-loads].
+  await page.waitForFunction(() => Number(document.body.dataset.loads ?? 0) >= 1, null, { timeout: 180_000 });
   return settle();
+}
+
+/** Open a bundle through the page (`trigger`); resolves when that load has finished. */
+async function afterLoad(trigger) {
+  const before = await loads();
+  await trigger();
+  await page.waitForFunction((n) => Number(document.body.dataset.loads ?? 0) > n, before, { timeout: 180_000 });
+  return settle();
+}
+
+/** A bundle with one byte of a member changed (gzip and tar stay valid; the member's sha256 does not). */
+function tamper(bundle) {
+  const tar = gunzipSync(bundle);
+  const text = (at, n) => tar.subarray(at, at + n).toString("latin1").replace(/\0.*$/s, "");
+  for (let off = 0; off + 512 <= tar.length; ) {
+    const name = text(off, 100);
+    const size = parseInt(text(off + 124, 12).trim() || "0", 8);
+    if (name.endsWith(".json") && name !== "rmpkg.json" && size > 0) {
+      tar[off + 512] ^= 0x01;
+      return gzipSync(tar);
+    }
+    off += 512 + Math.ceil(size / 512) * 512;
+  }
+  throw new Error("no member to tamper with");
 }
 
 /** Lower case, punctuation dropped, single spaces (as rmbuild.build.whisper.normalise). */
@@ -182,14 +176,58 @@ try {
     record("no isolation: auto runs on the shim", ok, ok ? {} : { message: `${used} ${raw}` });
     await page.screenshot({ path: join(config.screenshots, "plain-auto-shim.png"), fullPage: true });
     const refused = await open(config.plainUrl, { backend: "wasmer", bundle: "multiply-add" });
-    const error = await page.$eval("#error", (e) => e.textContent ?? "");
+    const error = await page.$eval("#bundle-error", (e) => (e.hidden ? "" : e.textContent ?? ""));
     const ok2 = refused.state === "error" && /cross-origin isolated/.test(error);
     record("no isolation: wasmer refuses clearly", ok2, { message: error.slice(0, 200) });
     await page.screenshot({ path: join(config.screenshots, "plain-wasmer-refused.png"), fullPage: true });
   }
+  // 5. Any bundle: from the file picker and the URL field; a refused one says why on the page.
+  {
+    await open(config.isolatedUrl, { backend: "shim", bundle: "multiply-add" });
+    const runDefault = async (name, bundle) => {
+      const key = `${bundle}/${await page.inputValue("#pipeline")}`;
+      const { status, raw, error } = await runAndRead();
+      const ok = status.state === "done" && raw.trim() === config.expected[key]?.trim();
+      record(`${name}: ${key} equals native`, ok, ok ? {} : { message: `${status.state} ${error} ${raw}` });
+    };
+    const file = join(config.bundlesDir, "python-node.rmpkg");
+    const fromFile = await afterLoad(() => page.setInputFiles("#bundle-file", file));
+    record("file picker: bundle opens", fromFile.state === "idle", { message: fromFile.text });
+    await runDefault("file picker", "python-node");
+    await page.screenshot({ path: join(config.screenshots, "open-file.png"), fullPage: true });
+    const openUrl = (url) =>
+      afterLoad(async () => {
+        await page.fill("#bundle-url", url);
+        await page.click("#bundle-url-open");
+      });
+    const fromUrl = await openUrl(`${config.isolatedUrl}bundles/multiply-add.rmpkg`);
+    record("URL field: bundle opens", fromUrl.state === "idle", { message: fromUrl.text });
+    await runDefault("URL field", "multiply-add");
+
+    const good = readFileSync(join(config.bundlesDir, "multiply-add.rmpkg"));
+    const refusals = [
+      ["tampered", () => page.setInputFiles("#bundle-file", { name: "tampered.rmpkg", mimeType: "application/octet-stream", buffer: tamper(good) }), /has sha256 [0-9a-f]{64}, rmpkg.json says [0-9a-f]{64}: the bundle is corrupted or was tampered with/],
+      ["truncated", () => page.setInputFiles("#bundle-file", { name: "truncated.rmpkg", mimeType: "application/octet-stream", buffer: good.subarray(0, good.length >> 1) }), /truncated|damaged/],
+      ["not a bundle", () => page.setInputFiles("#bundle-file", { name: "notes.rmpkg", mimeType: "text/plain", buffer: Buffer.from("just some notes\n".repeat(8)) }), /no gzip header/],
+      ["HTTP 404", () => openUrl(`${config.isolatedUrl}bundles/missing.rmpkg`), /cannot fetch bundle \S+missing.rmpkg: HTTP 404/],
+      ["an HTML page", () => openUrl(`${config.isolatedUrl}index.html`), /is an HTML page \(Content-Type text\/html/],
+    ];
+    for (const [what, trigger, pattern] of refusals) {
+      const state = await afterLoad(trigger);
+      const error = await page.$eval("#bundle-error", (e) => (e.hidden ? "" : e.textContent ?? ""));
+      const kind = await page.$eval("#bundle-error", (e) => e.dataset.kind);
+      const runDisabled = await page.$eval("#run", (e) => e.disabled);
+      const ok = state.state === "error" && kind === "bundle" && runDisabled && pattern.test(error);
+      record(`refused on the page (${what})`, ok, { message: error.slice(0, 240) });
+      if (what === "tampered" || what === "HTTP 404") {
+        await page.screenshot({ path: join(config.screenshots, `refused-${what.replace(/\W+/g, "-")}.png`), fullPage: true });
+      }
+    }
+    const back = await afterLoad(() => page.selectOption("#bundle", "multiply-add"));
+    record("the built-in list works after a refusal", back.state === "idle", { message: back.text });
+  }
 } finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
 }
 
 const unexpectedConsole = consoleErrors.filter((e) => !/Failed to load resource/.test(e));

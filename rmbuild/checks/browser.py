@@ -1,16 +1,21 @@
-"""The browser demo: build the site, serve it, test it in real Chromium.
+"""The browser side: the npm package, the demo site built on it, tests in real Chromium.
+
+``browser-demo/`` is an npm workspace: ``runner/`` is the package
+``@remotemedia/wasm-runner``, ``demo/`` the page that uses it by name.
 
 - ``site()``: the bundles (``rmbuild.bundle``), ``npm ci`` when the lock
-  changed, the esbuild build of ``browser-demo/`` (a cached step), assembled in
-  ``build/site/`` with ``bundles/``;
+  changed, the package then the demo (a cached step), assembled in
+  ``build/site/``: ``index.html``, ``app.js`` (the page, the runner and its
+  inline worker), ``style.css``, ``vendor/wasmer-sdk/``, ``bundles/``;
 - ``serve``: a static server on 127.0.0.1 that sends COOP/COEP (the wasmer
   backend needs a cross-origin isolated page) or, with ``isolated=False``,
   plain headers (as GitHub Pages does);
-- ``test``: the Node unit tests (real module, both backends), then the demo
-  driven in Debian Chromium through ``browser-demo/e2e/browser.mjs``: every
-  example pipeline on each backend must print exactly what the native runtime
-  prints, and no request may leave 127.0.0.1. Screenshots go to
-  ``reports/screenshots/``.
+- ``test``: the Node unit tests (real module, both backends), the demo driven
+  in Debian Chromium through ``browser-demo/e2e/browser.mjs`` (every example
+  pipeline on each backend prints exactly what the native runtime prints; a
+  bundle opened from a file or a URL; refused bundles explained on the page; no
+  request leaves 127.0.0.1; screenshots in ``reports/screenshots/``), then the
+  packed package as a user installs it (``npm_package``).
 """
 
 from __future__ import annotations
@@ -47,38 +52,56 @@ def npm() -> str:
     return npm
 
 
+RUNNER_DIR = paths.BROWSER_DEMO_DIR / "runner"
+DEMO_DIR = paths.BROWSER_DEMO_DIR / "demo"
+RUNNER_PACKAGE = "@remotemedia/wasm-runner"
+DEMO_PACKAGE = "@remotemedia/wasm-runner-demo"
+
+
 def npm_ci() -> None:
-    """``npm ci`` unless node_modules already matches package-lock.json."""
-    demo = paths.BROWSER_DEMO_DIR
-    lock = demo / "package-lock.json"
-    marker = demo / "node_modules" / ".rmbuild-lock-sha256"
+    """``npm ci`` of the workspace unless node_modules already matches package-lock.json."""
+    root = paths.BROWSER_DEMO_DIR
+    lock = root / "package-lock.json"
+    marker = root / "node_modules" / ".rmbuild-lock-sha256"
     digest = fsutil.sha256_file(lock)
     if marker.exists() and marker.read_text().strip() == digest:
         return
     ui.step("browser-demo: npm ci (exact versions from package-lock.json)")
-    ui.run([npm(), "ci", "--no-audit", "--no-fund"], cwd=demo, what="npm ci")
+    ui.run([npm(), "ci", "--no-audit", "--no-fund"], cwd=root, what="npm ci")
     marker.write_text(digest + "\n")
 
 
-def build_demo() -> Path:
-    """The built demo (``dist/``), a cached step over the TypeScript sources and the lock."""
+def build_runner() -> Path:
+    """Build the package into ``runner/dist/`` (esbuild and tsc: a few seconds)."""
     npm_ci()
-    demo = paths.BROWSER_DEMO_DIR
-    inputs = [
-        demo / "src",
-        demo / "static",
-        demo / "scripts",
-        demo / "package-lock.json",
-        demo / "tsconfig.json",
+    ui.run([npm(), "run", "build", "-w", RUNNER_PACKAGE], cwd=paths.BROWSER_DEMO_DIR, what="build (runner)")
+    return RUNNER_DIR / "dist"
+
+
+def _sources() -> list[Path]:
+    root = paths.BROWSER_DEMO_DIR
+    files = ["package.json", "package-lock.json", "tsconfig.base.json"]
+    runner = ["src", "scripts", "package.json", "tsconfig.json", "tsconfig.build.json"]
+    demo = ["src", "static", "scripts", "package.json", "tsconfig.json"]
+    return [
+        *(root / f for f in files),
+        *(RUNNER_DIR / f for f in runner),
+        *(DEMO_DIR / f for f in demo),
         paths.PACKAGING_DIR / "rmpkg.schema.json",
     ]
+
+
+def build_demo() -> Path:
+    """The built demo (``demo/dist/``), a cached step over the package's and the page's sources."""
+    npm_ci()
     facts = {"node": toolchains.tool_version("node", "--version")}
 
     def build(out: Path) -> None:
-        ui.run(["node", "scripts/build.mjs"], cwd=demo, what="esbuild (demo)")
-        shutil.copytree(demo / "dist", out / "dist")
+        build_runner()
+        ui.run([npm(), "run", "build", "-w", DEMO_PACKAGE], cwd=paths.BROWSER_DEMO_DIR, what="build (demo)")
+        shutil.copytree(DEMO_DIR / "dist", out / "dist")
 
-    return steps.cached("browser-demo", inputs, facts, build) / "dist"
+    return steps.cached("browser-demo", _sources(), facts, build) / "dist"
 
 
 def site(bundle_names: list[str] | None = None) -> Path:
@@ -191,15 +214,14 @@ def audio_samples(index_path: Path) -> dict[str, dict[str, str]]:
 
 def node_tests(index_path: Path, expected: Path) -> None:
     npm_ci()
-    demo = paths.BROWSER_DEMO_DIR
     ui.step("PipelineRunner unit tests under Node (real module, shim and wasmer backends)")
-    ui.run(["node", "scripts/build.mjs", "--tests"], cwd=demo, what="esbuild (tests)")
+    ui.run(["node", "scripts/build.mjs", "--tests"], cwd=RUNNER_DIR, what="esbuild (tests)")
     env = {
         "RMPKG_BUNDLES_DIR": str(index_path.parent),
         "RMPKG_EXPECTED": str(expected),
         "RMPKG_SAMPLES": str(index_path.parent / SAMPLES_NAME),
     }
-    ui.run(["node", "--test", "--test-reporter=spec", "dist-test/"], cwd=demo, env=env, what="node --test")
+    ui.run(["node", "--test", "--test-reporter=spec", "dist-test/"], cwd=RUNNER_DIR, env=env, what="node --test")
 
 
 def browser_tests(root: Path, expected: Path) -> dict:
@@ -214,21 +236,27 @@ def browser_tests(root: Path, expected: Path) -> dict:
             "plainUrl": plain_url,
             "expected": json.loads(expected.read_text()),
             "audio": audio_samples(expected.parent / "index.json"),
+            "bundlesDir": str(root / "bundles"),
             "screenshots": str(SCREENSHOTS_DIR),
             "chromium": str(CHROMIUM),
             "report": str(report),
         }
         config_path = paths.REPORTS_DIR / "browser-config.json"
         config_path.write_text(json.dumps(config, indent=1))
-        ui.step(f"Chromium: every pipeline on both backends ({isolated_url} isolated, {plain_url} plain)")
+        urls = f"{isolated_url} isolated, {plain_url} plain"
+        ui.step(f"Chromium: every pipeline on both backends, bundles from files and URLs ({urls})")
         ui.run(["node", "e2e/browser.mjs", config_path], cwd=paths.BROWSER_DEMO_DIR, what="browser tests")
     ui.ok(f"screenshots in {SCREENSHOTS_DIR}, report {report}")
     return json.loads(report.read_text())
 
 
 def test(args: argparse.Namespace) -> int:
+    from . import npm_package  # it builds on this module
+
     root = site()
-    expected = expected_native(bundle.BUNDLES_DIR / "index.json")
-    node_tests(bundle.BUNDLES_DIR / "index.json", expected)
+    index = bundle.BUNDLES_DIR / "index.json"
+    expected = expected_native(index)
+    node_tests(index, expected)
     browser_tests(root, expected)
+    npm_package.test(index, expected)
     return 0

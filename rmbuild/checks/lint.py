@@ -35,8 +35,16 @@ def rust(args: argparse.Namespace | None = None) -> None:
 
 
 def typescript(args: argparse.Namespace | None = None) -> None:
-    browser.npm_ci()
-    ui.run([browser.npm(), "exec", "--", "tsc", "--noEmit"], cwd=paths.BROWSER_DEMO_DIR, what="tsc")
+    """tsc --noEmit over every TypeScript project of browser-demo/: the runner (sources and
+    tests), then what uses it by name, against its built declarations as a user's code would:
+    the demo and the package test's user code."""
+    browser.build_runner()
+    for project in ("runner", "demo", "e2e/package"):
+        ui.run(
+            [browser.npm(), "exec", "--", "tsc", "--noEmit", "-p", project],
+            cwd=paths.BROWSER_DEMO_DIR,
+            what=f"tsc -p {project}",
+        )
 
 
 def workflows(args: argparse.Namespace | None = None) -> None:

@@ -2,31 +2,47 @@
  * PipelineRunner: load a .rmpkg bundle (URL or bytes), verify it, run its
  * pipelines with a manifest and inputs; typed results and timings.
  *
- *   const runner = await PipelineRunner.load("bundles/multiply-add.rmpkg", { backend: "auto" });
+ *   const runner = await PipelineRunner.load("bundles/multiply-add.rmpkg");
  *   const { result, timings } = await runner.run({ pipeline: "multiply_add", inputs: [1, 2] });
  *
  * In the browser the work happens in a Web Worker (the shim backend is
  * synchronous; verification hashes megabytes): the page stays responsive.
- * With `worker: false` (or where Worker does not exist, e.g. Node) it runs in
- * the calling thread.
+ * The worker's code is embedded in this module and started from a Blob URL,
+ * so nothing has to be copied next to a page bundle; `workerUrl` starts
+ * dist/worker.js (the same code) instead, for sites whose CSP forbids blob:
+ * workers. With `worker: false` (or where Worker does not exist, e.g. Node) it
+ * runs in the calling thread.
  */
 import type { BundleMetadata } from "./bundle/rmpkg.js";
 import { Engine, resolveBackend } from "./engine.js";
 import { deserializeError, type Request, type Response } from "./protocol.js";
 import type { BackendName, BundleSource, LoadInfo, RunnerOptions, RunRequest, RunResult } from "./types.js";
 
+/** The self-contained worker script (dist/worker.js), put here by scripts/build.mjs. */
+declare const __RMPKG_WORKER_SOURCE__: string;
+
 type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
+
+const hasLocation = typeof location !== "undefined";
 
 function toSource(source: BundleSource): string | Uint8Array {
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
-  const base = typeof location !== "undefined" ? location.href : undefined;
-  return new URL(String(source), base).href;
+  return absolute(source, "bundle");
 }
 
-function defaultUrl(rel: string): string {
-  return new URL(rel, typeof location !== "undefined" ? location.href : import.meta.url).href;
+function absolute(url: string | URL, what: string): string {
+  try {
+    return new URL(String(url), hasLocation ? location.href : undefined).href;
+  } catch {
+    throw new TypeError(`${what} URL ${String(url)} is not absolute (outside a page, pass bytes or an absolute URL)`);
+  }
+}
+
+/** The URL of dist/worker.js beside this module: right where the package's dist/ is served as it is. */
+export function packagedWorkerUrl(): URL {
+  return new URL("./worker.js", import.meta.url);
 }
 
 export class PipelineRunner {
@@ -57,40 +73,36 @@ export class PipelineRunner {
   /** Fetch (or take) a bundle and verify it; throws BundleError if it is not a valid, intact .rmpkg. */
   static async load(source: BundleSource, options: RunnerOptions = {}): Promise<PipelineRunner> {
     const useWorker = options.worker ?? typeof Worker !== "undefined";
-    const backend = resolveBackend(options.backend);
-    const src = toSource(source);
+    const load = {
+      source: toSource(source),
+      backend: resolveBackend(options.backend, options.wasmerSdkUrl),
+      sha256: options.sha256,
+      wasmerSdkUrl: options.wasmerSdkUrl === undefined ? undefined : absolute(options.wasmerSdkUrl, "wasmerSdkUrl"),
+    };
     if (!useWorker) {
-      const engine = await Engine.load(src, {
-        backend,
-        ...(options.sha256 !== undefined ? { sha256: options.sha256 } : {}),
-        loadWasmerSdk: () =>
-          options.wasmerSdkUrl !== undefined
-            ? (import(/* @vite-ignore */ String(options.wasmerSdkUrl)) as Promise<typeof import("@wasmer/sdk")>)
-            : import("@wasmer/sdk"),
-      });
+      const engine = await Engine.load(load.source, load);
       return new PipelineRunner(engine.info, engine);
     }
-    const workerUrl = options.workerUrl ?? defaultUrl("worker.js");
-    const worker = new Worker(workerUrl, { type: "module", name: "pipeline-runner" });
+    const inline = options.workerUrl === undefined;
+    const scriptUrl = inline
+      ? URL.createObjectURL(new Blob([__RMPKG_WORKER_SOURCE__], { type: "text/javascript" }))
+      : absolute(options.workerUrl!, "workerUrl");
+    const worker = new Worker(scriptUrl, { type: "module", name: "pipeline-runner" });
     const runner = new PipelineRunner(undefined as unknown as LoadInfo, undefined, worker);
     worker.onmessage = (event: MessageEvent<Response>) => runner.#settle(event.data);
     worker.onerror = (event: ErrorEvent) => {
-      const err = new Error(`pipeline worker failed: ${event.message || "could not start (see console)"}`);
+      const hint = inline ? " (a Content-Security-Policy without worker-src blob: forbids the inline worker: pass workerUrl)" : "";
+      const err = new Error(`pipeline worker failed: ${event.message || `could not start ${scriptUrl}${hint}`}`);
       for (const p of runner.#pending.values()) p.reject(err);
       runner.#pending.clear();
     };
     try {
-      const info = (await runner.#call({
-        type: "load",
-        source: src,
-        backend,
-        ...(options.sha256 !== undefined ? { sha256: options.sha256 } : {}),
-        wasmerSdkUrl: String(options.wasmerSdkUrl ?? defaultUrl("vendor/wasmer-sdk/dist/index.js")),
-      })) as LoadInfo;
-      (runner as { info: LoadInfo }).info = info;
+      (runner as { info: LoadInfo }).info = (await runner.#call({ type: "load", ...load })) as LoadInfo;
     } catch (err) {
       worker.terminate();
       throw err;
+    } finally {
+      if (inline) URL.revokeObjectURL(scriptUrl);
     }
     return runner;
   }

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 
-export const bundlesDir = process.env.RMPKG_BUNDLES_DIR ?? join(process.cwd(), "..", "build", "bundles");
+export const bundlesDir = process.env.RMPKG_BUNDLES_DIR ?? join(process.cwd(), "..", "..", "build", "bundles");
 
 export interface IndexEntry {
   name: string;

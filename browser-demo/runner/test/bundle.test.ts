@@ -88,6 +88,16 @@ describe("refused bundles", () => {
       /runtime_target: expected "wasm32-wasi"/,
     );
   });
+  it("a pipeline manifest in no mounted folder", async () => {
+    const meta = metadataOf(entries) as { pipelines: { name: string; manifest: string }[]; runtime: { module: string } };
+    meta.pipelines[0]!.manifest = meta.runtime.module;
+    await refused(pack(withMetadata(entries, meta)), /metadata: pipeline '\w+': manifest '[^']+' is in no mounted folder/);
+  });
+  it("a runtime.reactor that is not a member", async () => {
+    const meta = metadataOf(entries) as { runtime: Record<string, unknown> };
+    meta.runtime.reactor = "runtime/reactor.wasm";
+    await refused(pack(withMetadata(entries, meta)), /metadata: runtime.reactor 'runtime\/reactor.wasm' is not a listed member/);
+  });
   it("metadata that is not JSON", async () => {
     await refused(
       pack([{ path: "rmpkg.json", data: new TextEncoder().encode("{nope") }, ...entries.slice(1)]),

@@ -3,7 +3,7 @@
  * gzip -> ustar -> rmpkg.json first, validated against rmpkg.schema.json, then
  * the size and sha256 of every member. Mirrors packaging/rmpkg.py.
  */
-import schemaJson from "../../../packaging/rmpkg.schema.json";
+import schemaJson from "../../../../packaging/rmpkg.schema.json";
 import { BundleError } from "./errors.js";
 import { validate, type Schema } from "./schema.js";
 import { readTar } from "./tar.js";
@@ -49,7 +49,8 @@ export interface BundleMetadata {
     readonly program?: string;
     readonly argv: readonly string[];
     readonly env: Readonly<Record<string, string>>;
-    readonly manifest_dir: string;
+    /** The runtime as a WASI reactor (a member); not used by this runner yet. */
+    readonly reactor?: string;
     readonly output: "json-stdout";
     readonly exit_codes?: Readonly<Record<string, { readonly kind: string; readonly meaning: string }>>;
   };
@@ -57,6 +58,8 @@ export interface BundleMetadata {
   readonly models: readonly Mount[];
   readonly pipelines: readonly PipelineEntry[];
   readonly default_pipeline?: string;
+  /** The pure-Python wheels whose files the bundle carries (informational). */
+  readonly requirements?: readonly { readonly name: string; readonly version: string; readonly file: string; readonly sha256: string }[];
   readonly provenance?: Readonly<Record<string, string>>;
   readonly members: readonly Member[];
 }
@@ -130,6 +133,13 @@ function checkSemantics(meta: BundleMetadata): void {
     if (!listed.has(p.manifest)) {
       throw new BundleError(`metadata: pipeline '${p.name}': manifest '${p.manifest}' is not a listed member`);
     }
+    if (mountOf(meta, p.manifest) === undefined) {
+      throw new BundleError(`metadata: pipeline '${p.name}': manifest '${p.manifest}' is in no mounted folder`);
+    }
+  }
+  const reactor = meta.runtime.reactor;
+  if (reactor !== undefined && !listed.has(reactor)) {
+    throw new BundleError(`metadata: runtime.reactor '${reactor}' is not a listed member`);
   }
   if (meta.default_pipeline !== undefined && !names.includes(meta.default_pipeline)) {
     throw new BundleError(`metadata: default_pipeline '${meta.default_pipeline}' is not one of the pipelines`);
@@ -199,6 +209,21 @@ export async function readBundle(data: Uint8Array, expectedSha256?: string): Pro
     throw new BundleError(`members are not in the order ${METADATA} lists them`);
   }
   return { metadata: meta, files, size: data.length, sha256: digest };
+}
+
+/** The mount holding a member, and the member's path inside it. */
+export function mountOf(meta: BundleMetadata, member: string): { mount: Mount; rel: string } | undefined {
+  for (const mount of [...meta.wasi_deps, ...meta.models]) {
+    if (member.startsWith(mount.source + "/")) return { mount, rel: member.slice(mount.source.length + 1) };
+  }
+  return undefined;
+}
+
+/** Where a member appears in the guest: below the mount holding it (SPEC: the manifest to run). */
+export function guestPath(meta: BundleMetadata, member: string): string {
+  const found = mountOf(meta, member);
+  if (!found) throw new BundleError(`member '${member}' is in no mounted folder`);
+  return `${found.mount.mount}/${found.rel}`;
 }
 
 /** The files below a mount's source folder, keyed by their path inside it. */

@@ -1,5 +1,9 @@
 /// <reference lib="webworker" />
-/** The Web Worker behind PipelineRunner: owns the Engine (bundle + backend). */
+/**
+ * The Web Worker behind PipelineRunner: owns the Engine (bundle + backend).
+ * Built self-contained (dist/worker.js); the runner embeds the same code and
+ * starts it from a Blob URL unless given `workerUrl`.
+ */
 import { Engine } from "./engine.js";
 import { serializeError, type Request, type Response } from "./protocol.js";
 
@@ -12,12 +16,7 @@ async function handle(msg: Request): Promise<Value> {
   switch (msg.type) {
     case "load": {
       await engine?.close();
-      const url = msg.wasmerSdkUrl;
-      engine = await Engine.load(msg.source, {
-        backend: msg.backend,
-        ...(msg.sha256 !== undefined ? { sha256: msg.sha256 } : {}),
-        loadWasmerSdk: () => import(/* @vite-ignore */ url) as Promise<typeof import("@wasmer/sdk")>,
-      });
+      engine = await Engine.load(msg.source, { backend: msg.backend, sha256: msg.sha256, wasmerSdkUrl: msg.wasmerSdkUrl });
       return engine.info;
     }
     case "run":

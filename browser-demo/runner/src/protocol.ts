@@ -1,15 +1,15 @@
 /** Messages between PipelineRunner (main thread) and its Web Worker. */
 import { BackendUnavailableError, BundleError, PipelineError, type PipelineErrorKind } from "./bundle/errors.js";
-import type { BackendChoice, LoadInfo, RunRequest, RunResult } from "./types.js";
+import type { BackendName, LoadInfo, RunRequest, RunResult } from "./types.js";
 
 export type Request =
   | {
       id: number;
       type: "load";
       source: string | Uint8Array;
-      backend: BackendChoice;
+      backend: BackendName;
       sha256?: string;
-      wasmerSdkUrl: string;
+      wasmerSdkUrl?: string;
     }
   | { id: number; type: "run"; request: RunRequest }
   | { id: number; type: "manifest"; pipeline?: string }

@@ -3,25 +3,41 @@
  * backend. Runs wherever it is created: inside the Web Worker (worker.ts) in
  * the browser, or in the calling thread (Node tests, `worker: false`).
  */
-import { BundleError, errorKind, PipelineError } from "./bundle/errors.js";
-import { findPipeline, mountFiles, readBundle, type Bundle } from "./bundle/rmpkg.js";
+import { BackendUnavailableError, BundleError, errorKind, PipelineError } from "./bundle/errors.js";
+import { findPipeline, guestPath, mountFiles, mountOf, readBundle, type Bundle } from "./bundle/rmpkg.js";
 import type { GuestMount, WasiBackend } from "./backends/backend.js";
 import { ShimBackend } from "./backends/shim.js";
 import { checkWasmerAvailable, isNode, WasmerBackend } from "./backends/wasmer.js";
 import type { BackendChoice, BackendName, LoadInfo, PipelineOutputs, RunRequest, RunResult } from "./types.js";
 
+type WasmerSdk = typeof import("@wasmer/sdk");
+
 export interface EngineOptions {
-  backend?: BackendChoice;
+  backend: BackendName;
   sha256?: string;
-  /** How to import @wasmer/sdk (browser: its URL; Node: the package). */
-  loadWasmerSdk?: () => Promise<typeof import("@wasmer/sdk")>;
+  /** Browser: URL of @wasmer/sdk's ES module entry. Node: unset, the package is imported. */
+  wasmerSdkUrl?: string;
 }
 
-/** Default: the shim (no headers needed; measured 3-10x faster per run than wasmer here). */
-export function resolveBackend(choice: BackendChoice = "shim"): BackendName {
+/** Default: the shim (no headers needed; measured 3-10x faster per run than wasmer here).
+ *  `auto` picks wasmer where it can run: Node, or a cross-origin isolated page that names the SDK's URL. */
+export function resolveBackend(choice: BackendChoice = "shim", wasmerSdkUrl?: unknown): BackendName {
   if (choice !== "auto") return choice;
   if (isNode()) return "shim";
-  return globalThis.crossOriginIsolated ? "wasmer" : "shim";
+  return globalThis.crossOriginIsolated && wasmerSdkUrl !== undefined ? "wasmer" : "shim";
+}
+
+// Not a string literal: page bundlers must not try to resolve the optional peer dependency.
+const WASMER_SDK_PACKAGE = "@wasmer/sdk";
+
+function wasmerSdkLoader(url: string | undefined): () => Promise<WasmerSdk> {
+  if (url === undefined && !isNode()) {
+    throw new BackendUnavailableError(
+      "the wasmer backend in a browser needs the wasmerSdkUrl option: the URL of @wasmer/sdk's dist/index.js, served by your site",
+    );
+  }
+  // Bundlers: leave this import alone (it is the user's URL, or the optional package at run time).
+  return () => import(/* webpackIgnore: true */ /* @vite-ignore */ url ?? WASMER_SDK_PACKAGE) as Promise<WasmerSdk>;
 }
 
 const decoder = new TextDecoder();
@@ -31,14 +47,17 @@ export async function fetchBytes(url: string): Promise<Uint8Array> {
   try {
     response = await fetch(url);
   } catch (err) {
-    throw new BundleError(`cannot fetch bundle ${url}: ${(err as Error).message}`);
+    const why = (err as Error).message;
+    throw new BundleError(`cannot fetch bundle ${url}: ${why} (network error, or the server does not allow cross-origin requests)`);
   }
-  if (!response.ok) throw new BundleError(`cannot fetch bundle ${url}: HTTP ${response.status}`);
+  if (!response.ok) {
+    throw new BundleError(`cannot fetch bundle ${url}: HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`);
+  }
+  const type = response.headers.get("content-type") ?? "";
+  if (/^text\/html\b/i.test(type)) {
+    throw new BundleError(`not a .rmpkg: ${url} is an HTML page (Content-Type ${type}), not a bundle: is the URL right?`);
+  }
   return new Uint8Array(await response.arrayBuffer());
-}
-
-function guestJoin(dir: string, name: string): string {
-  return `${dir.replace(/\/$/, "")}/${name}`;
 }
 
 /** The first line that starts with 'error:' (the runtime's contract), else the last line. */
@@ -58,23 +77,17 @@ export class Engine {
     this.info = info;
   }
 
-  static async load(source: string | Uint8Array, options: EngineOptions = {}): Promise<Engine> {
-    const name = resolveBackend(options.backend);
+  static async load(source: string | Uint8Array, options: EngineOptions): Promise<Engine> {
+    const name = options.backend;
     if (name === "wasmer") checkWasmerAvailable();
+    const loadSdk = name === "wasmer" ? wasmerSdkLoader(options.wasmerSdkUrl) : undefined;
     let t = performance.now();
     const bytes = typeof source === "string" ? await fetchBytes(source) : source;
     const fetchMs = typeof source === "string" ? performance.now() - t : 0;
     t = performance.now();
     const bundle = await readBundle(bytes, options.sha256);
     const verifyMs = performance.now() - t;
-    let backend: WasiBackend;
-    if (name === "wasmer") {
-      const load = options.loadWasmerSdk;
-      if (!load) throw new Error("the wasmer backend needs loadWasmerSdk");
-      backend = new WasmerBackend(load);
-    } else {
-      backend = new ShimBackend();
-    }
+    const backend: WasiBackend = loadSdk ? new WasmerBackend(loadSdk) : new ShimBackend();
     const info: LoadInfo = {
       metadata: bundle.metadata,
       size: bundle.size,
@@ -119,22 +132,14 @@ export class Engine {
       }
       manifest = JSON.stringify({ ...(parsed as object), inputs: request.inputs }, null, 2);
     }
-    const manifestName = entry.manifest.split("/").at(-1)!;
-    const manifestPath = guestJoin(meta.runtime.manifest_dir, manifestName);
-    const mounts: GuestMount[] = [...meta.wasi_deps, ...meta.models].map((m) => ({
-      guest: m.mount,
-      files: mountFiles(this.bundle, m),
-    }));
-    // Put the manifest to run into the mount holding manifest_dir (or a new preopen).
-    const holder = mounts.find((m) => manifestPath.startsWith(m.guest + "/"));
-    const manifestBytes = new TextEncoder().encode(manifest);
-    if (holder) {
-      const files = new Map(holder.files);
-      files.set(manifestPath.slice(holder.guest.length + 1), manifestBytes);
-      holder.files = files;
-    } else {
-      mounts.push({ guest: meta.runtime.manifest_dir, files: new Map([[manifestName, manifestBytes]]) });
-    }
+    // The manifest to run goes where the shipped one is (SPEC), shadowing it: its relative paths resolve as natively.
+    const manifestPath = guestPath(meta, entry.manifest);
+    const holder = mountOf(meta, entry.manifest)!;
+    const mounts: GuestMount[] = [...meta.wasi_deps, ...meta.models].map((m) => {
+      const files = mountFiles(this.bundle, m);
+      if (m === holder.mount) files.set(holder.rel, new TextEncoder().encode(manifest));
+      return { guest: m.mount, files };
+    });
     const moduleKey = meta.members.find((m) => m.path === meta.runtime.module)!.sha256;
     const outcome = await this.backend.run({
       module: this.bundle.files.get(meta.runtime.module)!,

@@ -47,6 +47,15 @@ for (const backend of backends) {
       assert.deepEqual(result.result.outputs["out"], [1, 3, 6.0]);
     });
 
+    it("an edited manifest runs where the shipped one is: its relative module_path still resolves", async () => {
+      const runner = await PipelineRunner.load(bundleBytes("python-node"), { backend, worker: false });
+      runners.push(runner);
+      const manifest = JSON.parse(await runner.manifest("python_node")) as { inputs: unknown[] };
+      manifest.inputs = [2, -1, 10];
+      const result = await runner.run({ pipeline: "python_node", manifest });
+      assert.deepEqual(result.result.outputs["out"], [7, 31]); // 3x + 1, negatives dropped
+    });
+
     it("an invalid manifest is a PipelineError of kind 'manifest' with the runtime's message", async () => {
       const runner = await PipelineRunner.load(bundleBytes("multiply-add"), { backend, worker: false });
       runners.push(runner);

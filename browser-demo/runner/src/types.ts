@@ -1,9 +1,9 @@
 /** Public types of the PipelineRunner. */
 import type { BundleMetadata } from "./bundle/rmpkg.js";
 
-/** `shim`: @bjorn3/browser_wasi_shim, runs anywhere, no headers needed.
- *  `wasmer`: @wasmer/sdk, needs a cross-origin isolated page (COOP/COEP).
- *  `auto`: wasmer where the page is cross-origin isolated, else shim.
+/** `shim`: @bjorn3/browser_wasi_shim (built in), runs anywhere, no headers needed.
+ *  `wasmer`: @wasmer/sdk (an optional peer dependency), needs a cross-origin isolated page (COOP/COEP).
+ *  `auto`: wasmer where the page is cross-origin isolated and `wasmerSdkUrl` is set, else shim.
  *  Default: `shim` (works everywhere, and was faster per run in our measurements). */
 export type BackendName = "shim" | "wasmer";
 export type BackendChoice = BackendName | "auto";
@@ -15,11 +15,15 @@ export interface RunnerOptions {
   backend?: BackendChoice;
   /** Pin the sha256 of the whole .rmpkg file (hex): anything else is refused. */
   sha256?: string;
-  /** Run in a Web Worker (default: true where `Worker` exists). */
+  /** Run in a Web Worker (default: true where `Worker` exists, i.e. in browsers). */
   worker?: boolean;
-  /** URL of the worker script (default: `worker.js` next to the runner script). */
+  /** Start this worker script instead of the inline one (a Blob URL), for a CSP without `worker-src blob:`.
+   *  The package ships it as `dist/worker.js` (`@remotemedia/wasm-runner/worker.js`; `packagedWorkerUrl()`
+   *  where dist/ is served as it is). Relative URLs resolve against the page. */
   workerUrl?: string | URL;
-  /** URL of @wasmer/sdk's browser entry (default: `vendor/wasmer-sdk/dist/index.js` next to the page). */
+  /** Browser: URL of @wasmer/sdk's ES module entry (its `dist/index.js`, served by your site with its
+   *  other files), needed for the wasmer backend; `auto` picks wasmer only when it is given.
+   *  Node: leave it unset, the optional peer dependency `@wasmer/sdk` is imported. */
   wasmerSdkUrl?: string | URL;
 }
 

@@ -1,0 +1,4 @@
+export { PipelineRunner, packagedWorkerUrl } from "./runner.js";
+export { BundleError, PipelineError, BackendUnavailableError, type PipelineErrorKind } from "./bundle/errors.js";
+export { readBundle, type Bundle, type BundleMetadata, type PipelineEntry, type Mount, type Member } from "./bundle/rmpkg.js";
+export type * from "./types.js";
