@@ -44,7 +44,7 @@ class BundleError(Exception):
 
 
 # ---------------------------------------------------------------------------
-# the JSON Schema subset (the same one browser-demo/src/bundle/schema.ts implements)
+# the JSON Schema subset (the same one browser-demo/runner/src/bundle/schema.ts implements)
 
 
 def load_schema() -> dict:
