@@ -1,4 +1,4 @@
-"""The .rmpkg format (packaging/rmpkg.py) and the bundle builder (rmbuild.build.bundle).
+"""The .rmpkg format (packaging/rmpkg.py) and the bundle builder (rmbuild.build.pack.bundle).
 
 Format tests use small synthetic bundles; the last tests build the real demo
 bundles (through the build package, which builds the wasm runtime if needed),

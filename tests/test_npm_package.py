@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from rmbuild.build import bundle
+from rmbuild.build.pack import bundle
 from rmbuild.checks import browser, npm_package
 from rmbuild.core import paths, toolchains
 

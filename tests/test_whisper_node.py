@@ -295,7 +295,9 @@ def bad_models(work, f16) -> dict[str, Path]:
 def test_bad_model_file_is_a_clear_node_error_on_both_targets(work, bad_models, audio, executor, layout, name):
     model = bad_models[name]
     manifest = wp.write_manifest(_case_dir(work, f"bad-model-{name}"), model)
-    expected = f"error: node 'asr' (Whisper) failed to initialise: cannot load whisper model '{model}': {BAD_MODELS[name]}"
+    expected = (
+        f"error: node 'asr' (Whisper) failed to initialise: cannot load whisper model '{model}': {BAD_MODELS[name]}"
+    )
     for run in (_native(manifest, [audio / "jfk.wav"], executor), _wasm(manifest, [audio / "jfk.wav"], layout)):
         assert (run.exit_code, run.error, run.stdout) == (3, expected, b""), run.host
 

@@ -3,7 +3,7 @@
 ``browser-demo/`` is an npm workspace: ``runner/`` is the package
 ``@remotemedia/wasm-runner``, ``demo/`` the page that uses it by name.
 
-- ``site()``: the bundles (``rmbuild.bundle``), ``npm ci`` when the lock
+- ``site()``: the bundles (``build.pack.bundle``), ``npm ci`` when the lock
   changed, the package then the demo (a cached step), assembled in
   ``build/site/``: ``index.html``, ``app.js`` (the page, the runner and its
   inline worker), ``style.css``, ``vendor/wasmer-sdk/``, ``bundles/``;

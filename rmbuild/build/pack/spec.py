@@ -12,7 +12,7 @@ spec's folder (the project) and must stay inside it.
     [[pipeline]]                     # one or more
     name = "greet"
     manifest = "pipelines/greet.json"
-    input_kind = "json"              # or "audio"; optional, like title, description
+    input_kind = "json"              # or "audio", "audio-stream"; optional, like title
 
     [python]                         # optional
     sources = ["nodes"]              # Python files or folders the manifests' nodes use
@@ -46,7 +46,7 @@ SPEC_NAME = "rmpkg.toml"
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 PIPELINE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 GUEST_PATH = re.compile(r"^(/[A-Za-z0-9_@+-][A-Za-z0-9._@+-]*)+$")
-INPUT_KINDS = ("json", "audio")
+INPUT_KINDS = ("json", "audio", "audio-stream")
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|KB|MB|GB)?\s*$")
 SIZE_UNITS = {None: 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "KB": 10**3, "MB": 10**6, "GB": 10**9}
 # The guest folder of the project tree, and folders the runtime itself uses.

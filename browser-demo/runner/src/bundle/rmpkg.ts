@@ -33,7 +33,7 @@ export interface PipelineEntry {
   readonly title?: string;
   readonly description?: string;
   readonly manifest: string;
-  readonly input_kind?: "json" | "audio";
+  readonly input_kind?: "json" | "audio" | "audio-stream";
 }
 
 export interface BundleMetadata {
