@@ -18,6 +18,7 @@ import pytest
 
 from rmbuild.build import native
 from rmbuild.build.pack import bundle, requirements, spec
+from rmbuild.checks import browser, npm_package
 from rmbuild.core import paths
 from rmbuild.core.rmpkg import rmpkg
 from rmbuild.core.ui import BuildError
@@ -288,6 +289,41 @@ def test_run_with_an_input_file_and_from_stdin_like_native(project: Path, packed
     want = host.run(executor.run_args("pipelines/greet.json", "-", compact=False), cwd=project, env=env, stdin=bad)
     assert want.exit_code == 3 and b"KeyError: 'count'" in want.stderr
     assert (got.returncode, got.stdout, got.stderr) == want.streams
+
+
+def test_the_starter_in_node_and_chromium_through_the_npm_tarball(project: Path, packed: Path, tmp_path: Path) -> None:
+    """The starter's own web page and a Node script use the runner as installed from its
+    npm tarball: both print exactly what the native runtime prints (--compact, as the
+    runner asks)."""
+    want = bundle.native_run(spec.load(project / "rmpkg.toml"), "greet")
+    assert want.exit_code == 0, want.error_text
+    wasmtime = rmbuild("run", "hello-app.rmpkg", "--compact", cwd=project)
+    assert (wasmtime.returncode, wasmtime.stdout) == (0, want.stdout)
+    tarball = npm_package.pack(tmp_path / "npm").tarball
+    npm_package.install(tarball, project)
+    sha = rmpkg.read(packed).sha256
+    case = {"key": "greet", "bundle": str(packed), "sha256": sha, "pipeline": "greet", "inputs": None}
+    (project / "cases.json").write_text(json.dumps([case]))
+    node = subprocess.run(
+        ["node", str(npm_package.FIXTURES / "node.mjs"), "cases.json"], cwd=project, capture_output=True, check=False
+    )
+    assert node.returncode == 0, node.stderr.decode()
+    assert [r["stdout"] for r in json.loads(node.stdout)] == [want.text]
+    report = project / "page-report.json"
+    with browser.serving(project, isolated=False) as base:
+        page = {"name": "starter page", "key": "greet", "url": f"{base}web/index.html"}
+        config = {"chromium": str(browser.CHROMIUM), "report": str(report), "pages": [page]}
+        (project / "page-config.json").write_text(json.dumps(config))
+        page_run = subprocess.run(
+            ["node", "e2e/package-page.mjs", str(project / "page-config.json")],
+            cwd=paths.BROWSER_DEMO_DIR,
+            capture_output=True,
+            check=False,
+        )
+    assert page_run.returncode == 0, page_run.stderr.decode()
+    result = json.loads(report.read_text())
+    assert [(p["state"], p["text"]) for p in result["pages"]] == [("done", want.text)]
+    assert result["outside"] == []
 
 
 def test_run_refuses_a_tampered_bundle(packed: Path, tmp_path: Path) -> None:
