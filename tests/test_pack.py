@@ -326,6 +326,19 @@ def test_the_starter_in_node_and_chromium_through_the_npm_tarball(project: Path,
     assert result["outside"] == []
 
 
+@pytest.mark.parametrize("host", ["wasmtime", "node"])
+def test_run_stream_is_a_session_like_native_stream(project: Path, packed: Path, host: str) -> None:
+    """`run --stream`: one result line per stdin line, the node's state kept (ordinal)."""
+    s = spec.load(project / "rmpkg.toml")
+    env = {"PYTHONPATH": str(requirements.site_packages(requirements.locked(list(s.requirements), s.lock_path)))}
+    items = b'{"name": "A", "count": 1}\n{"name": "B", "count": 2000}\n'
+    want = native.host().run(["stream", "pipelines/greet.json"], cwd=project, env=env, stdin=items)
+    assert want.exit_code == 0, want.error_text
+    assert [json.loads(line)["outputs"]["out"][0]["ordinal"] for line in want.text.splitlines()] == ["1st", "2nd"]
+    got = rmbuild("run", "hello-app.rmpkg", "--stream", "--host", host, cwd=project, stdin=items)
+    assert (got.returncode, got.stdout, got.stderr) == want.streams
+
+
 def test_run_refuses_a_tampered_bundle(packed: Path, tmp_path: Path) -> None:
     data = bytearray(packed.read_bytes())
     data[len(data) // 2] ^= 0xFF

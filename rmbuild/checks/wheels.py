@@ -96,6 +96,47 @@ def build_wheel() -> Path:
     return wheels[0]
 
 
+def build_sdist() -> Path:
+    """The sdist (``maturin sdist``: the crate, its path dependency ``pipeline_runtime``
+    and the Python package), and a wheel built from it alone (``pip wheel`` with the
+    pinned maturin, no network): the sdist must build. A cached step."""
+    python = native.python_for_pyo3()
+    facts = {
+        "maturin": toolchains.tool_version(*_maturin(), "--version"),
+        "cargo": toolchains.tool_version("cargo", "--version"),
+        "python": native.python_version(),
+    }
+
+    def build(out: Path) -> None:
+        ui.run([*_maturin(), "sdist", "--out", out / "sdist"], cwd=BINDINGS_DIR, what="maturin sdist")
+        (sdist,) = (out / "sdist").glob("*.tar.gz")
+        ui.step(f"building a wheel from {sdist.name} alone")
+        ui.run(
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet", "--wheel-dir",
+             out / "wheel", sdist],
+            env={"CARGO_TARGET_DIR": str(paths.cargo_target_dir("sdist")), "PYO3_PYTHON": python},
+            what="pip wheel (from the sdist)",
+        )  # fmt: skip
+
+    return steps.cached("python-sdist", WHEEL_INPUTS, facts, build)
+
+
+def _check_sdist_wheel(sdist_out: Path, tmpdir: Path, executor: Path) -> None:
+    """The wheel built from the sdist, in a fresh venv: it runs a manifest like the CLI."""
+    (wheel,) = (sdist_out / "wheel").glob("*.whl")
+    venv = tmpdir / "sdist-venv"
+    ui.run([native.python_for_pyo3(), "-m", "venv", venv], what="python -m venv")
+    python = _venv_python(venv)
+    ui.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", wheel], what="pip install")
+    manifest = paths.EXAMPLE_MANIFESTS / "multiply_add.json"
+    script = f"import remotemedia_runtime as rm, sys; sys.stdout.write(rm.execute_json(open({str(manifest)!r}).read()))"
+    got = ui.run([python, "-c", script], cwd=tmpdir, capture=True, what="the sdist's wheel").stdout
+    want = ui.run([executor, "run", manifest], capture=True, what="pipeline_executor").stdout
+    if got != want:
+        raise BuildError(f"the wheel built from the sdist prints {got!r}, pipeline_executor {want!r}")
+    ui.ok(f"sdist: {next((sdist_out / 'sdist').glob('*.tar.gz')).name} builds; its wheel runs like the CLI")
+
+
 def _cases(full: bool) -> list[dict[str, object]]:
     """The parity corpus as plain JSON: name, manifest text, its file (relative paths
     inside resolve against its folder), inputs JSON text."""
@@ -144,6 +185,7 @@ def build_and_test(args: argparse.Namespace) -> None:
             # From the temp dir, so nothing in the source tree shadows the installed package.
             ui.run(pytest, cwd=tmpdir, env={**env, ENV_EXPECT_NUMPY: expect_numpy}, what=f"pytest ({label})")
             timings[label] = time.monotonic() - started
+        _check_sdist_wheel(build_sdist(), tmpdir, executor)
     ui.ok(
         f"wheels: {wheel.name} passes its tests in a fresh venv ("
         + ", ".join(f"{k}: {v:.1f} s" for k, v in timings.items())
