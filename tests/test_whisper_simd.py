@@ -39,7 +39,7 @@ def _run(module: Path) -> str:
 
 
 def test_wasm_simd_f16_helpers_match_ggml_scalar_reference(tmp_path):
-    flags = whisper.wasm_compile_flags(whisper.source.patched())
+    flags = whisper.wasm_compile_flags(whisper.source.patched(), whisper.source.SHIMS_DIR)
     module = tmp_path / "f16check.wasm"
     ui.run(
         [*toolchains.zig(), "cc", *flags, "-std=gnu11", DATA / "wasm_f16_simd_check.c", "-o", module, "-lm"],
@@ -50,7 +50,7 @@ def test_wasm_simd_f16_helpers_match_ggml_scalar_reference(tmp_path):
 
 def test_wasm_mul_mat_and_attention_kernels_match_references(tmp_path):
     build = whisper.wasm_build()
-    flags = whisper.wasm_compile_flags(whisper.source.patched())
+    flags = whisper.wasm_compile_flags(whisper.source.patched(), whisper.source.SHIMS_DIR)
     obj = tmp_path / "kernels.o"
     module = tmp_path / "kernels.wasm"
     ui.run(
@@ -86,7 +86,7 @@ def test_wasm_expf_equals_glibc_expf_bit_for_bit(tmp_path):
     libm.expf.restype = ctypes.c_float
     libm.expf.argtypes = [ctypes.c_float]
     module = tmp_path / "expf.wasm"
-    flags = whisper.wasm_compile_flags(whisper.source.patched())
+    flags = whisper.wasm_compile_flags(whisper.source.patched(), whisper.source.SHIMS_DIR)
     ui.run(
         [*toolchains.zig(), "cc", *flags, "-std=gnu11", DATA / "wasm_expf_dump.c", "-o", module],
         what="zig cc (expf dump)",

@@ -27,7 +27,10 @@ fn run_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
     {
         let mut sin = child.stdin.take().unwrap();
         if let Some(s) = stdin {
-            sin.write_all(s.as_bytes()).unwrap();
+            // A command that refuses its arguments exits without reading stdin.
+            if let Err(e) = sin.write_all(s.as_bytes()) {
+                assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "writing stdin: {e}");
+            }
         }
     }
     child.wait_with_output().unwrap()

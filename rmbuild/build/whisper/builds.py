@@ -149,8 +149,10 @@ def native_cli() -> Path:
 # wasm
 
 
-def wasm_compile_flags(src: Path) -> list[str]:
-    """Every flag of the wasm32-wasi objects (include paths for the tree ``src``)."""
+def wasm_compile_flags(src: Path, shims: Path | None = None) -> list[str]:
+    """Every flag of the wasm32-wasi objects (include paths for the tree ``src`` and the
+    shims ``shims``, by default the work tree's)."""
+    shims = shims or source.work_dir() / "shims"
     return [
         "-target",
         wasm_flags.ZIG_TARGET,
@@ -163,7 +165,7 @@ def wasm_compile_flags(src: Path) -> list[str]:
         f'-DWHISPER_VERSION="{source.WHISPER_VERSION}"',
         # the shims (<thread>, <mutex>, <fstream>) first; examples/ before ggml-cpu
         # (both have a common.h)
-        f"-I{source.SHIMS_DIR / 'include'}",
+        f"-I{shims / 'include'}",
         f"-I{src / 'examples'}",
         f"-I{src / 'include'}",
         f"-I{src / 'ggml' / 'include'}",
@@ -275,7 +277,8 @@ def wasm_build() -> Path:
             src = source.work_source()
             cflags = wasm_compile_flags(src)
             sources = {name: src / name for name in (*GGML_SOURCES, *WHISPER_SOURCES, *CLI_SOURCES)}
-            sources.update({f"shims/{name}": source.SHIMS_DIR / name for name in SHIM_SOURCES})
+            shims = source.work_shims()
+            sources.update({f"shims/{name}": shims / name for name in SHIM_SOURCES})
             objects = _compile_all(sources, source.work_dir() / "wasm-obj", cflags)
             lib = out / "lib"
             lib.mkdir()

@@ -102,3 +102,11 @@ def work_source() -> Path:
     if changed:
         ui.info(f"work tree: {changed} source files updated")
     return tree
+
+
+def work_shims() -> Path:
+    """``whisper/shims``, synced into the work tree: compiled from a path that is the same
+    for every checkout, so objects and cache keys do not depend on where the repo is."""
+    tree = work_dir() / "shims"
+    _sync_tree(SHIMS_DIR, tree)
+    return tree
