@@ -176,6 +176,13 @@ PHASES: tuple[Phase, ...] = (
         task="wasm.parity",
     ),
     Phase(
+        "hosts",
+        "the packed runner on Node 20 and 22, Deno, Bun and workerd: every example and demo pipeline like native",
+        "checks.hosts:run",
+        groups=("build",),
+        args=(extra("host names (default: all): node20 node22 deno bun workerd", "HOST"),),
+    ),
+    Phase(
         "wasm-bench",
         "size, start-up and per-item cost of wasm vs native: reports/wasm_bench.json",
         "checks.wasm_bench:run",

@@ -13,6 +13,7 @@ import {
   WASIProcExit,
 } from "@bjorn3/browser_wasi_shim";
 import { now, TRAP_EXIT_CODE, type GuestMount, type WasiBackend, type WasiJob, type WasiOutcome } from "./backend.js";
+import { compileModule } from "./modules.js";
 
 type Tree = Map<string, Tree | Uint8Array>;
 
@@ -53,7 +54,7 @@ export class ShimBackend implements WasiBackend {
     let module = this.#modules.get(job.moduleKey);
     let compileMs = 0;
     if (!module) {
-      module = await WebAssembly.compile(job.module as Uint8Array<ArrayBuffer>);
+      module = await compileModule(job.module, job.moduleKey);
       this.#modules.set(job.moduleKey, module);
       compileMs = now() - t;
     }
