@@ -190,7 +190,7 @@ async function sessionsInTheWorker(base) {
     out.pythonClose = (await s.close()).text;
     const whisper = await PipelineRunner.load("bundles/whisper.rmpkg");
     const live = JSON.parse(await whisper.manifest("live"));
-    live.nodes.find((n) => n.type === "Whisper").params.model = "/usr/local/lib/python311.zip";
+    live.nodes.find((n) => n.type === "Whisper").params.model = "/app/whisper/live.json";
     out.badModel = await settle([whisper.open("live", { manifest: live })]);
     // A long push still running: close() rejects it and what is queued behind it.
     const tone = { $audio: { sample_rate: 16000, channels: 1, samples: Array.from({ length: 48000 }, (_, i) => 0.3 * Math.sin(i / 5)) } };

@@ -163,10 +163,10 @@ describe("session faults", () => {
   it("a model that fails at open is a node error (exit 3) naming it", async () => {
     const runner = await load("whisper");
     const manifest = JSON.parse(await runner.manifest("live")) as { nodes: { type: string; params: { model?: string } }[] };
-    manifest.nodes.find((n) => n.type === "Whisper")!.params.model = "/usr/local/lib/python311.zip";
+    manifest.nodes.find((n) => n.type === "Whisper")!.params.model = "/app/whisper/live.json";
     await assert.rejects(
       runner.open("live", { manifest }),
-      rejectsWith("node", 3, /^node 'asr' \(Whisper\) failed to initialise: cannot load whisper model '\/usr\/local\/lib\/python311.zip': not a whisper ggml model \(bad magic\)$/),
+      rejectsWith("node", 3, /^node 'asr' \(Whisper\) failed to initialise: cannot load whisper model '\/app\/whisper\/live.json': not a whisper ggml model \(bad magic\)$/),
     );
     manifest.nodes.find((n) => n.type === "Whisper")!.params.model = "/models/whisper/missing.bin";
     await assert.rejects(runner.open("live", { manifest }), rejectsWith("node", 3, /cannot read model '\/models\/whisper\/missing.bin': file not found/));

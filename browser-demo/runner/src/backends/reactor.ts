@@ -110,18 +110,14 @@ export class ShimReactor {
     return this.#dead !== undefined;
   }
 
-  /** The files opened since the last call that reported them. */
-  takeOpened(): string[] {
-    return this.#opened.splice(0);
-  }
-
-  open(manifest: string, baseDir: string): number {
+  /** Open a session: its handle, and the files opened (Python's stdlib and modules, models). */
+  open(manifest: string, baseDir: string): { handle: number; filesOpened: string[] } {
     const m = this.#write(manifest);
     const b = this.#write(baseDir);
     try {
       const handle = this.#guard(() => this.#ex.rm_session_open(m.ptr, m.len, b.ptr, b.len));
-      this.#checked(handle);
-      return handle;
+      const { filesOpened } = this.#checked(handle);
+      return { handle, filesOpened };
     } finally {
       this.#free(m);
       this.#free(b);
@@ -193,6 +189,6 @@ export class ShimReactor {
       this.#opened.length = 0;
       throw new PipelineError(first, exitCode, errorKind(exitCode, this.#exitCodes), `${stderr}error: ${text}\n`);
     }
-    return { text, stderr, filesOpened: this.takeOpened() };
+    return { text, stderr, filesOpened: this.#opened.splice(0) };
   }
 }
