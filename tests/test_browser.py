@@ -62,6 +62,7 @@ def test_chromium_end_to_end(site_and_expected) -> None:
     assert live, "the whisper bundle has a live pipeline"
     for key in live:
         assert f"shim: {key}: live captions have the words" in names
+        assert report["live"][0]["wer"] <= 0.25
         assert f"shim: {key}: the first caption arrives before the audio has finished playing" in names
     assert report["live"] and report["live"][0]["captions"]
     for shot in (
