@@ -105,7 +105,8 @@ def _one_shot(host: executor.Host, manifest: Path, item, dirs: list[Path], reps:
 
 def _reactor_session(layout: wasi.Layout, manifest: Path, items: list, memory_at: tuple[int, ...] = ()) -> dict:
     """Open once in wasmtime, push every item, timing each; memory (bytes) after the pushes named."""
-    r = reactor.Reactor(layout._replace(preopens={**layout.preopens, **executor.same_path_preopens(manifest.parent)}))
+    dirs = [manifest.parent, whisper.models()["q5_1"].parent]
+    r = reactor.Reactor(layout._replace(preopens={**layout.preopens, **executor.same_path_preopens(*dirs)}))
     try:
         t = time.perf_counter()
         session = r.open(manifest.read_text(), str(manifest.parent))
