@@ -201,6 +201,15 @@ PHASES: tuple[Phase, ...] = (
         ci="benchmarks",
     ),
     Phase(
+        "sessions-bench",
+        "per-item latency one-shot vs session on every host, live captions, memory: reports/sessions_bench.{json,png}",
+        "checks.sessions_bench:run",
+        groups=("bench",),
+        args=(full("more items and repetitions"),),
+        task="sessions.bench",
+        ci="benchmarks",
+    ),
+    Phase(
         "browser",
         "run every demo pipeline in Debian Chromium with both WASI backends",
         "checks.browser:test",

@@ -41,7 +41,7 @@ function toInodes(tree: Tree): Map<string, Inode> {
   return out;
 }
 
-function preopen(mount: GuestMount): PreopenDirectory {
+export function preopen(mount: GuestMount): PreopenDirectory {
   return new PreopenDirectory(mount.guest, toInodes(toTree(mount.files)));
 }
 
@@ -49,16 +49,19 @@ export class ShimBackend implements WasiBackend {
   readonly name = "shim" as const;
   #modules = new Map<string, WebAssembly.Module>();
 
+  /** The compiled module for `key` (its sha256), compiled on first use; compileMs 0 when cached. */
+  async compile(key: string, bytes: Uint8Array): Promise<{ module: WebAssembly.Module; compileMs: number }> {
+    const t = now();
+    let module = this.#modules.get(key);
+    if (module) return { module, compileMs: 0 };
+    module = await compileModule(bytes, key);
+    this.#modules.set(key, module);
+    return { module, compileMs: now() - t };
+  }
+
   async run(job: WasiJob): Promise<WasiOutcome> {
+    const { module, compileMs } = await this.compile(job.moduleKey, job.module);
     let t = now();
-    let module = this.#modules.get(job.moduleKey);
-    let compileMs = 0;
-    if (!module) {
-      module = await compileModule(job.module, job.moduleKey);
-      this.#modules.set(job.moduleKey, module);
-      compileMs = now() - t;
-    }
-    t = now();
     const stdin = new OpenFile(new File(job.stdin, { readonly: true }));
     const stdout = new OpenFile(new File(new Uint8Array(0)));
     const stderr = new OpenFile(new File(new Uint8Array(0)));
