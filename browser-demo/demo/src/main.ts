@@ -2,9 +2,11 @@
 import {
   BackendUnavailableError,
   BundleError,
+  detectFeatures,
   mergeResults,
   PipelineError,
   PipelineRunner,
+  wasmerUnavailableReason,
   WorkerError,
   type BackendChoice,
 } from "@remotemedia/wasm-runner";
@@ -46,14 +48,23 @@ function backendChoice(): BackendChoice {
   return (document.querySelector<HTMLInputElement>('input[name="backend"]:checked')?.value ?? "shim") as BackendChoice;
 }
 
+/** What this browser can do (the runner's feature detection), on the page and in body[data-features]. */
+const features = detectFeatures();
+const wasmerWhy = wasmerUnavailableReason(features);
+
 function renderEnv(): void {
+  const pill = (ok: boolean, text: string, title = "") => el("span", { className: `pill ${ok ? "ok" : "warn"}`, textContent: text, title });
   $("env").replaceChildren(
-    el("span", {
-      className: `pill ${crossOriginIsolated ? "ok" : "warn"}`,
-      textContent: crossOriginIsolated ? "cross-origin isolated" : "not cross-origin isolated (wasmer unavailable)",
-    }),
-    el("span", { className: "pill", textContent: runner ? `backend: ${runner.backend}` : "backend: —", id: "backend-used" }),
+    pill(
+      crossOriginIsolated,
+      crossOriginIsolated ? "cross-origin isolated" : "not cross-origin isolated (wasmer unavailable)",
+    ),
+    ...(crossOriginIsolated && wasmerWhy ? [pill(false, "wasmer unavailable", wasmerWhy)] : []),
+    pill(features.simd128, features.relaxedSimd ? "wasm SIMD + relaxed SIMD" : features.simd128 ? "wasm SIMD (no relaxed SIMD)" : "no wasm SIMD"),
+    el("span", { className: "pill", textContent: runner ? `backend: ${runner.backend}` : "backend: —", id: "backend-used", title: runner?.info.backendReason ?? "" }),
   );
+  document.body.dataset.features = JSON.stringify({ ...features, wasmerUnavailable: wasmerWhy ?? null });
+  document.body.dataset.backendReason = runner?.info.backendReason ?? "";
 }
 
 function errorTitle(err: unknown): string {
@@ -195,7 +206,7 @@ async function startLive(): Promise<void> {
       caption: showCaption,
       status: (text) => (liveStatus.textContent = text),
       error: (err) => showError(errorEl, err),
-    });
+    }, params.get("mic") ?? undefined);
     liveStop.disabled = false;
     document.body.dataset.live = "listening";
   } catch (err) {

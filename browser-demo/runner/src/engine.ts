@@ -9,6 +9,7 @@ import type { GuestMount, WasiBackend } from "./backends/backend.js";
 import { ShimReactor, type ReactorReply } from "./backends/reactor.js";
 import { ShimBackend } from "./backends/shim.js";
 import { checkWasmerAvailable, isNode, WasmerBackend } from "./backends/wasmer.js";
+import { detectFeatures, simdPath, wasmerUnavailableReason } from "./features.js";
 import type {
   BackendChoice,
   BackendName,
@@ -25,17 +26,28 @@ type WasmerSdk = typeof import("@wasmer/sdk");
 
 export interface EngineOptions {
   backend: BackendName;
+  /** Why this backend (from chooseBackend). */
+  backendReason?: string;
   sha256?: string;
   /** Browser: URL of @wasmer/sdk's ES module entry. Node: unset, the package is imported. */
   wasmerSdkUrl?: string;
 }
 
 /** Default: the shim (no headers needed; measured 3-10x faster per run than wasmer here).
- *  `auto` picks wasmer where it can run: Node, or a cross-origin isolated page that names the SDK's URL. */
+ *  `auto` picks wasmer where it can run: Node, or a cross-origin isolated page with shared memory
+ *  that names the SDK's URL; elsewhere the shim. */
 export function resolveBackend(choice: BackendChoice = "shim", wasmerSdkUrl?: unknown): BackendName {
-  if (choice !== "auto") return choice;
-  if (isNode()) return "shim";
-  return globalThis.crossOriginIsolated && wasmerSdkUrl !== undefined ? "wasmer" : "shim";
+  return chooseBackend(choice, wasmerSdkUrl).backend;
+}
+
+/** The backend for `choice`, and why (what `auto` found: the runner records it in `LoadInfo.backendReason`). */
+export function chooseBackend(choice: BackendChoice = "shim", wasmerSdkUrl?: unknown): { backend: BackendName; reason: string } {
+  if (choice !== "auto") return { backend: choice, reason: `${choice} was asked for` };
+  if (isNode()) return { backend: "shim", reason: "auto: the shim under Node" };
+  const why = wasmerUnavailableReason();
+  if (why !== undefined) return { backend: "shim", reason: `auto fell back to the shim: ${why}` };
+  if (wasmerSdkUrl === undefined) return { backend: "shim", reason: "auto fell back to the shim: no wasmerSdkUrl given" };
+  return { backend: "wasmer", reason: "auto: cross-origin isolated with shared memory, wasmer" };
 }
 
 // Not a string literal: page bundlers must not try to resolve the optional peer dependency.
@@ -106,6 +118,9 @@ export class Engine {
       size: bundle.size,
       sha256: bundle.sha256,
       backend: name,
+      backendReason: options.backendReason ?? `${name} was asked for`,
+      features: detectFeatures(),
+      simd: simdPath(),
       fetchMs,
       verifyMs,
     };

@@ -8,6 +8,7 @@ export type Request =
       type: "load";
       source: string | Uint8Array;
       backend: BackendName;
+      backendReason?: string;
       sha256?: string;
       wasmerSdkUrl?: string;
     }

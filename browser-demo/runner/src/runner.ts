@@ -15,7 +15,7 @@
  */
 import { WorkerError } from "./bundle/errors.js";
 import type { BundleMetadata } from "./bundle/rmpkg.js";
-import { Engine, resolveBackend } from "./engine.js";
+import { chooseBackend, Engine } from "./engine.js";
 import { deserializeError, type Request, type Response } from "./protocol.js";
 import { PipelineSession, type SessionTransport } from "./session.js";
 import type {
@@ -38,10 +38,13 @@ type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 
 const hasLocation = typeof location !== "undefined";
 
+/** Bytes are recognised by their tag, not `instanceof`: a Uint8Array made in another realm (an iframe,
+ *  or a WebDriver script's sandbox, as geckodriver runs them) is bytes too, not a URL. */
 function toSource(source: BundleSource): string | Uint8Array {
-  if (source instanceof Uint8Array) return source;
-  if (source instanceof ArrayBuffer) return new Uint8Array(source);
-  return absolute(source, "bundle");
+  const tag = Object.prototype.toString.call(source);
+  if (tag === "[object Uint8Array]") return source as Uint8Array;
+  if (tag === "[object ArrayBuffer]") return new Uint8Array(source as ArrayBuffer);
+  return absolute(source as string | URL, "bundle");
 }
 
 function absolute(url: string | URL, what: string): string {
@@ -87,9 +90,11 @@ export class PipelineRunner {
   /** Fetch (or take) a bundle and verify it; throws BundleError if it is not a valid, intact .rmpkg. */
   static async load(source: BundleSource, options: RunnerOptions = {}): Promise<PipelineRunner> {
     const useWorker = options.worker ?? typeof Worker !== "undefined";
+    const chosen = chooseBackend(options.backend, options.wasmerSdkUrl);
     const load = {
       source: toSource(source),
-      backend: resolveBackend(options.backend, options.wasmerSdkUrl),
+      backend: chosen.backend,
+      backendReason: chosen.reason,
       sha256: options.sha256,
       wasmerSdkUrl: options.wasmerSdkUrl === undefined ? undefined : absolute(options.wasmerSdkUrl, "wasmerSdkUrl"),
     };

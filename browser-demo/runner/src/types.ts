@@ -1,5 +1,6 @@
 /** Public types of the PipelineRunner. */
 import type { BundleMetadata } from "./bundle/rmpkg.js";
+import type { Features } from "./features.js";
 
 /** `shim`: @bjorn3/browser_wasi_shim (built in), runs anywhere, no headers needed.
  *  `wasmer`: @wasmer/sdk (an optional peer dependency), needs a cross-origin isolated page (COOP/COEP).
@@ -76,6 +77,12 @@ export interface LoadInfo {
   size: number;
   sha256: string;
   backend: BackendName;
+  /** Why this backend: asked for, or what `auto` found (e.g. "auto fell back to the shim: ... cross-origin isolated ..."). */
+  backendReason: string;
+  /** What the context that runs the bundle (the worker, or the calling thread) can do. */
+  features: Features;
+  /** The module variant run (SIMD128; relaxed SIMD is reported, bundles have no such build). */
+  simd: string;
   fetchMs: number;
   verifyMs: number;
 }

@@ -16,7 +16,12 @@ async function handle(msg: Request): Promise<Value> {
   switch (msg.type) {
     case "load": {
       await engine?.close();
-      engine = await Engine.load(msg.source, { backend: msg.backend, sha256: msg.sha256, wasmerSdkUrl: msg.wasmerSdkUrl });
+      engine = await Engine.load(msg.source, {
+        backend: msg.backend,
+        backendReason: msg.backendReason,
+        sha256: msg.sha256,
+        wasmerSdkUrl: msg.wasmerSdkUrl,
+      });
       return engine.info;
     }
     case "run":

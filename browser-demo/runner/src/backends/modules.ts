@@ -6,6 +6,7 @@
  * and verified as everywhere; only the compile step is skipped.
  */
 import { BackendUnavailableError } from "../bundle/errors.js";
+import { detectFeatures } from "../features.js";
 
 const provided = new Map<string, WebAssembly.Module>();
 
@@ -55,6 +56,11 @@ export async function compileModule(bytes: Uint8Array, sha256: string): Promise<
       throw new BackendUnavailableError(
         `${hostName()} forbids compiling WebAssembly at run time (${why}): declare the bundle's module with ` +
           `the Worker and hand it over first, provideModule("${sha256}", module)`,
+      );
+    }
+    if (!detectFeatures().simd128) {
+      throw new BackendUnavailableError(
+        `${hostName()} has no WebAssembly SIMD (SIMD128), which the bundle's module is built for (${why})`,
       );
     }
     throw err;

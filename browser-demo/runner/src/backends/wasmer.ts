@@ -9,6 +9,7 @@
  * paths; a package is created per distinct manifest (cheap after the first).
  */
 import { BackendUnavailableError } from "../bundle/errors.js";
+import { wasmerUnavailableReason } from "../features.js";
 import { now, type WasiBackend, type WasiJob, type WasiOutcome } from "./backend.js";
 
 type Sdk = typeof import("@wasmer/sdk");
@@ -18,16 +19,11 @@ type Package = Awaited<ReturnType<Wasmer["packages"]["create"]>>;
 export const isNode = (): boolean =>
   typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
 
-/** Throw unless this context can run the wasmer backend. */
+/** Throw unless this context can run the wasmer backend (cross-origin isolated, with shared memory). */
 export function checkWasmerAvailable(): void {
   if (isNode()) return;
-  if (!globalThis.crossOriginIsolated) {
-    throw new BackendUnavailableError(
-      "the wasmer backend needs a cross-origin isolated page: serve it with " +
-        "'Cross-Origin-Opener-Policy: same-origin' and 'Cross-Origin-Embedder-Policy: require-corp' " +
-        "(or use the shim backend, which needs no special headers)",
-    );
-  }
+  const why = wasmerUnavailableReason();
+  if (why !== undefined) throw new BackendUnavailableError(why);
 }
 
 const PACKAGES_KEPT = 4;
