@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Run a WASI (preview1) command module with Node's built-in `node:wasi`: the
-// second host for pipeline_executor_wasm besides wasmtime (rmbuild/wasi_runner.py).
+// second host for pipeline_executor_wasm besides wasmtime (rmbuild/run/wasi.py).
 //
 // usage: node --no-warnings rmbuild/node_wasi_runner.mjs [--dir HOST::GUEST]...
 //            [--env KEY=VALUE]... [--argv0 NAME] MODULE [--] [ARGS...]
@@ -14,7 +14,13 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import process from 'node:process';
+import v8 from 'node:v8';
 import { WASI } from 'node:wasi';
+
+// Node 20 and 22 crash (SIGSEGV, or V8's "unreachable code") when a node:wasi module
+// grows its memory while V8 marks the heap incrementally: whisper.cpp's allocations
+// hit it nearly every run. Marking without increments avoids it (tests/test_wasm_node.py).
+v8.setFlagsFromString('--no-incremental-marking');
 
 const TRAP_EXIT_CODE = 134;
 
