@@ -40,6 +40,9 @@ FORMAT = 1
 ARCHIVE = "librmpybuiltins.a"
 LINK_NAME = "rmpybuiltins"  # -l name of ARCHIVE
 REGISTER_SYMBOL = "rm_python_builtins_register"
+# rm_python_builtins_names() returns MARKER + the names, comma-separated: the text is in
+# every module that links the archive (module.py checks the linked modules for it).
+MARKER = "rm-python-builtins:"
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,11 @@ MODULES: tuple[BuiltinModule, ...] = (
 def names() -> list[str]:
     """The import names of the extra built-in modules."""
     return [m.name for m in MODULES]
+
+
+def marker() -> str:
+    """What ``rm_python_builtins_names()`` returns (and so what a module linking the archive contains)."""
+    return MARKER + ",".join(names())
 
 
 def _library(name: str) -> CLibrary:
@@ -190,13 +198,15 @@ def register_source() -> str:
     lines += [f"extern PyObject *{m.init}(void);" for m in MODULES]
     lines += [
         "",
+        f'static const char names[] = "{marker()}";',
+        "const char *rm_python_builtins_names(void) { return names; }",
+        "",
         "/* Call before Py_Initialize. 0 on success, -1 if the inittab could not grow. */",
         f"int {REGISTER_SYMBOL}(void) {{",
+        "    (void)*(volatile const char *)names; /* keeps the marker in every module that registers */",
     ]
     lines += [f'    if (PyImport_AppendInittab("{m.name}", {m.init}) < 0) return -1;' for m in MODULES]
     lines += ["    return 0;", "}", ""]
-    names_c = ",".join(m.name for m in MODULES)
-    lines += [f'const char *rm_python_builtins_names(void) {{ return "{names_c}"; }}', ""]
     return "\n".join(lines)
 
 

@@ -135,16 +135,30 @@ def build_module() -> Path:
 
     def build(out: Path) -> None:
         env = _cargo_env(libpython_dir, whisper_lib, python_builtins)
-        ui.info("cargo for wasm32-wasip1 (first build also compiles std: a few minutes on 2 cores)")
-        ui.run(_cargo_cmd(), cwd=paths.RUNTIME_DIR, env=env, what="cargo build (wasm)")
-        ui.info(f"the same runtime as a WASI reactor ({flags.REACTOR_CRATE}: sessions for JS hosts)")
-        ui.run(_cargo_cmd(reactor=True), cwd=paths.RUNTIME_DIR, env=env, what="cargo rustc (wasm reactor)")
         release = paths.cargo_target_dir("wasm") / flags.RUST_TARGET / PROFILE
-        built = release / MODULE_NAME
-        shutil.copy2(built, out / MODULE_NAME)
-        (out / STRIPPED_NAME).write_bytes(wasmbin.strip_custom_sections(built.read_bytes()))
-        (out / REACTOR_NAME).write_bytes(wasmbin.strip_custom_sections((release / REACTOR_NAME).read_bytes()))
-        (out / "sizes.json").write_text(json.dumps(wasmbin.sizes(built), indent=1) + "\n")
+        marker = builtins.marker().encode()
+        # The target dir is shared with other checkouts: hold it from the first cargo
+        # call to the last copy, so no other build replaces the modules in between.
+        with fsutil.file_lock(paths.locks_dir() / "cargo-target-wasm.lock"):
+            for attempt in (1, 2):
+                ui.info("cargo for wasm32-wasip1 (first build also compiles std: a few minutes on 2 cores)")
+                ui.run(_cargo_cmd(), cwd=paths.RUNTIME_DIR, env=env, what="cargo build (wasm)")
+                ui.info(f"the same runtime as a WASI reactor ({flags.REACTOR_CRATE}: sessions for JS hosts)")
+                ui.run(_cargo_cmd(reactor=True), cwd=paths.RUNTIME_DIR, env=env, what="cargo rustc (wasm reactor)")
+                lacking = [n for n in (MODULE_NAME, REACTOR_NAME) if marker not in (release / n).read_bytes()]
+                if not lacking:
+                    break
+                if attempt == 2:
+                    raise BuildError(f"{', '.join(lacking)}: linked without {builtins.ARCHIVE} (runtime/build.rs)")
+                # The build script's last run may have been another checkout's (its
+                # rerun-if lines decide): a newer build.rs makes cargo run this one.
+                ui.warn(f"{', '.join(lacking)} lack the built-in Python modules: running runtime/build.rs again")
+                os.utime(paths.RUNTIME_DIR / "build.rs")
+            built = release / MODULE_NAME
+            shutil.copy2(built, out / MODULE_NAME)
+            (out / STRIPPED_NAME).write_bytes(wasmbin.strip_custom_sections(built.read_bytes()))
+            (out / REACTOR_NAME).write_bytes(wasmbin.strip_custom_sections((release / REACTOR_NAME).read_bytes()))
+        (out / "sizes.json").write_text(json.dumps(wasmbin.sizes(out / MODULE_NAME), indent=1) + "\n")
 
     return steps.cached("wasm-module", inputs, facts, build)
 

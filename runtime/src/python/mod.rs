@@ -260,10 +260,12 @@ pub fn builtin_module_names() -> Vec<String> {
         extern "C" {
             fn rm_python_builtins_names() -> *const std::ffi::c_char;
         }
-        // SAFETY: returns a pointer to a static NUL-terminated string.
+        // SAFETY: returns a pointer to a static NUL-terminated string,
+        // "rm-python-builtins:" followed by the names.
         let names = unsafe { std::ffi::CStr::from_ptr(rm_python_builtins_names()) };
+        let names = names.to_string_lossy();
         names
-            .to_string_lossy()
+            .trim_start_matches("rm-python-builtins:")
             .split(',')
             .filter(|s| !s.is_empty())
             .map(str::to_string)
