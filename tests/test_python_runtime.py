@@ -208,7 +208,9 @@ def test_everything_but_the_scratch_folder_stays_read_only(layout, tmp_path):
     result = run(executor.Wasmtime(layout), source, dirs=[tmp_path])
     assert result.exit_code == 3 and not (tmp_path / "w.txt").exists(), result.error_text
     # the reactor: its preopens are read-only, its /tmp writable
-    r = reactor.Reactor(layout._replace(module=wasm_module.reactor_path(), preopens={**layout.preopens, str(tmp_path): tmp_path}))
+    r = reactor.Reactor(
+        layout._replace(module=wasm_module.reactor_path(), preopens={**layout.preopens, str(tmp_path): tmp_path})
+    )
     try:
         with pytest.raises(reactor.SessionError) as info:
             r.open(manifest(source).decode()).push("null")

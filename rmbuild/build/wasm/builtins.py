@@ -92,10 +92,19 @@ LIBRARIES: tuple[CLibrary, ...] = (
         Sources(
             "zlib-source",
             (
-                "adler32.c", "compress.c", "crc32.c", "deflate.c", "infback.c", "inffast.c", "inflate.c",
-                "inftrees.c", "trees.c", "uncompr.c", "zutil.c",
+                "adler32.c",
+                "compress.c",
+                "crc32.c",
+                "deflate.c",
+                "infback.c",
+                "inffast.c",
+                "inflate.c",
+                "inftrees.c",
+                "trees.c",
+                "uncompr.c",
+                "zutil.c",
             ),
-        ),  # fmt: skip
+        ),
         # libz-sys's own flags for these files (its build.rs); no gz* files (zlibmodule
         # does not use them)
         cflags=("-O2", "-DSTDC", "-D_LARGEFILE64_SOURCE"),
@@ -237,7 +246,17 @@ def build() -> Path:
                 shutil.copy2(obj, objects / f"{part.parent.name}--{obj.name}")
         (out / "register.c").write_text(register)
         ui.run(
-            [*zig, "cc", *_common_cflags(), "-O2", f"-I{headers}", "-c", out / "register.c", "-o", objects / "register.o"],
+            [
+                *zig,
+                "cc",
+                *_common_cflags(),
+                "-O2",
+                f"-I{headers}",
+                "-c",
+                out / "register.c",
+                "-o",
+                objects / "register.o",
+            ],
             what="zig cc (register)",
         )
         ui.run([*zig, "ar", "rcs", out / ARCHIVE, *sorted(objects.glob("*.o"))], what="zig ar")

@@ -111,6 +111,16 @@ def _cargo_cmd(reactor: bool = False) -> list[str]:
     ]
 
 
+def _touch_runtime_sources() -> None:
+    """Give the runtime's sources (RUNTIME_INPUTS) the current time as mtime."""
+    now = None  # os.utime(path, None): now
+    for name in RUNTIME_INPUTS:
+        root = paths.RUNTIME_DIR / name
+        files = [root] if root.is_file() else [p for p in root.rglob("*") if p.is_file() and "target" not in p.parts]
+        for path in files:
+            os.utime(path, now)
+
+
 def build_module() -> Path:
     """Folder holding ``pipeline_executor_wasm.wasm`` (as linked), its stripped copy and sizes.json."""
     toolchains.ensure("wasm")
@@ -140,6 +150,11 @@ def build_module() -> Path:
         # The target dir is shared with other checkouts: hold it from the first cargo
         # call to the last copy, so no other build replaces the modules in between.
         with fsutil.file_lock(paths.locks_dir() / "cargo-target-wasm.lock"):
+            # cargo judges the workspace crates fresh by comparing their files' mtimes
+            # (paths relative to the package) with the last build, whichever checkout
+            # made it: an older checkout would get another's modules. This step runs
+            # only when the sources differ from a cached build, so make them newer.
+            _touch_runtime_sources()
             for attempt in (1, 2):
                 ui.info("cargo for wasm32-wasip1 (first build also compiles std: a few minutes on 2 cores)")
                 ui.run(_cargo_cmd(), cwd=paths.RUNTIME_DIR, env=env, what="cargo build (wasm)")
@@ -150,10 +165,8 @@ def build_module() -> Path:
                     break
                 if attempt == 2:
                     raise BuildError(f"{', '.join(lacking)}: linked without {builtins.ARCHIVE} (runtime/build.rs)")
-                # The build script's last run may have been another checkout's (its
-                # rerun-if lines decide): a newer build.rs makes cargo run this one.
-                ui.warn(f"{', '.join(lacking)} lack the built-in Python modules: running runtime/build.rs again")
-                os.utime(paths.RUNTIME_DIR / "build.rs")
+                ui.warn(f"{', '.join(lacking)} lack the built-in Python modules: building again")
+                _touch_runtime_sources()
             built = release / MODULE_NAME
             shutil.copy2(built, out / MODULE_NAME)
             (out / STRIPPED_NAME).write_bytes(wasmbin.strip_custom_sections(built.read_bytes()))

@@ -29,10 +29,16 @@ fn the_interpreter_starts_with_the_environment_seed_or_the_default() {
     let randomized = !seed.chars().all(|c| c.is_ascii_digit()) || seed.parse::<u64>() != Ok(0);
     assert_eq!(
         out,
-        Value::List(vec![Value::Str(seed.clone()), Value::Int(randomized as i64)]),
+        Value::List(vec![
+            Value::Str(seed.clone()),
+            Value::Int(randomized as i64)
+        ]),
         "{seed}"
     );
-    assert!(super::builtin_module_names().is_empty(), "natively: the host Python's modules");
+    assert!(
+        super::builtin_module_names().is_empty(),
+        "natively: the host Python's modules"
+    );
 }
 
 #[test]
