@@ -64,3 +64,37 @@ def test_tempfile_in_the_browser_backends_memory_tmp(runner_and_bundle, tmp_path
     assert first[0] == ["/tmp", "/tmp", "payload 1", []]
     assert first[1][:3] == ["/tmp", "/tmp", "payload 2"] and len(first[1][3]) == 1
     assert second[0][3] == []  # a new run: an empty /tmp again
+
+
+SET_ORDER = (
+    "import os, sys\n"
+    "class Node:\n"
+    "    def process(self, x):\n"
+    "        return [list({'alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta'}), os.environ.get('PYTHONHASHSEED')]\n"
+)
+
+
+@pytest.mark.parametrize("backend", ["shim", "wasmer"])
+def test_the_browser_runner_starts_python_with_the_fixed_seed(runner_and_bundle, tmp_path, backend):
+    from rmbuild.build.wasm import module as wasm_module
+    from rmbuild.run import executor
+
+    dist, rmpkg = runner_and_bundle
+    script = tmp_path / "seed.mjs"
+    script.write_text(SCRIPT % {"runner": (dist / "index.js").as_uri()})
+    manifest = {
+        "version": 1,
+        "nodes": [{"id": "py", "type": "Python", "params": {"class": "Node", "source": SET_ORDER}}],
+        "inputs": [None],
+    }
+    proc = subprocess.run(
+        ["node", str(script), str(rmpkg), backend, json.dumps(manifest)], capture_output=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    first, second = json.loads(proc.stdout)
+    wasmtime = executor.Wasmtime(wasm_module.layout()).run(
+        ["run", "-", "--compact"], stdin=json.dumps(manifest).encode()
+    )
+    expected = json.loads(wasmtime.stdout)["outputs"]["py"]
+    assert first == second == expected
+    assert expected[0][1] == "0"
