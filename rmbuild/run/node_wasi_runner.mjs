@@ -3,7 +3,10 @@
 // second host for pipeline_executor_wasm besides wasmtime (rmbuild/run/wasi.py).
 //
 // usage: node --no-warnings rmbuild/node_wasi_runner.mjs [--dir HOST::GUEST]...
-//            [--env KEY=VALUE]... [--argv0 NAME] MODULE [--] [ARGS...]
+//            [--env KEY=VALUE]... [--tmp GUEST] [--argv0 NAME] MODULE [--] [ARGS...]
+//
+// --tmp GUEST: a fresh, empty scratch folder (in os.tmpdir(), i.e. $TMPDIR) preopened
+// at GUEST (the runtime's /tmp) for this run; removed when the module ends.
 //
 // stdin, stdout and stderr are this process's own (they must be real file
 // descriptors: pipes or files). The exit code is the module's; a trap prints
@@ -11,8 +14,10 @@
 // Note: node:wasi is not a security sandbox (Node's documentation says so);
 // preopens decide what the guest can name, not what the process could reach.
 
+import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import process from 'node:process';
 import v8 from 'node:v8';
 import { WASI } from 'node:wasi';
@@ -25,7 +30,7 @@ v8.setFlagsFromString('--no-incremental-marking');
 const TRAP_EXIT_CODE = 134;
 
 function usage(message) {
-  process.stderr.write(`error: ${message}\nusage: node_wasi_runner.mjs [--dir HOST::GUEST]... [--env K=V]... MODULE [--] [ARGS...]\n`);
+  process.stderr.write(`error: ${message}\nusage: node_wasi_runner.mjs [--dir HOST::GUEST]... [--env K=V]... [--tmp GUEST] MODULE [--] [ARGS...]\n`);
   process.exit(1);
 }
 
@@ -33,10 +38,11 @@ function parse(argv) {
   const preopens = {};
   const env = {};
   let argv0 = null;
+  let scratch = null;
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--dir' || a === '--env' || a === '--argv0') {
+    if (a === '--dir' || a === '--env' || a === '--argv0' || a === '--tmp') {
       const v = argv[++i];
       if (v === undefined) usage(`${a} needs a value`);
       if (a === '--dir') {
@@ -46,6 +52,8 @@ function parse(argv) {
         const eq = v.indexOf('=');
         if (eq <= 0) usage(`--env needs KEY=VALUE, got ${v}`);
         env[v.slice(0, eq)] = v.slice(eq + 1);
+      } else if (a === '--tmp') {
+        scratch = v;
       } else {
         argv0 = v;
       }
@@ -58,7 +66,7 @@ function parse(argv) {
   const module = argv[i++];
   if (!module) usage('missing MODULE');
   if (argv[i] === '--') i++;
-  return { preopens, env, module, argv0: argv0 ?? basename(module, '.wasm'), args: argv.slice(i) };
+  return { preopens, env, module, scratch, argv0: argv0 ?? basename(module, '.wasm'), args: argv.slice(i) };
 }
 
 const opts = parse(process.argv.slice(2));
@@ -67,6 +75,11 @@ try {
   bytes = await readFile(opts.module);
 } catch (err) {
   usage(`cannot read ${opts.module}: ${err.message}`);
+}
+let scratchDir = null;
+if (opts.scratch !== null && !(opts.scratch in opts.preopens)) {
+  scratchDir = mkdtempSync(join(tmpdir(), 'rmbuild-scratch-'));
+  opts.preopens[opts.scratch] = scratchDir;
 }
 const wasi = new WASI({
   version: 'preview1',
@@ -83,5 +96,7 @@ try {
 } catch (err) {
   process.stderr.write(`error: the wasm module trapped: ${err && err.message ? err.message : err}\n`);
   code = TRAP_EXIT_CODE;
+} finally {
+  if (scratchDir !== null) rmSync(scratchDir, { recursive: true, force: true });
 }
 process.exitCode = code;
