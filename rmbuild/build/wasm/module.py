@@ -23,14 +23,13 @@ from pathlib import Path
 from ...core import fsutil, paths, steps, toolchains, ui
 from ...core.ui import BuildError
 from ...run import executor, wasi
-from .. import whisper
+from .. import cargo, whisper
 from . import builtins, flags, libpython, stdlib, wasmbin
 
 MODULE_NAME = f"{flags.RUST_BIN}.wasm"
 STRIPPED_NAME = f"{flags.RUST_BIN}.stripped.wasm"
 REACTOR_NAME = f"{flags.REACTOR_CRATE}.wasm"
 PROFILE = "release"  # cargo --release
-RUNTIME_INPUTS = ("src", "Cargo.toml", "Cargo.lock", "build.rs", "reactor")
 # Read by runtime/build.rs: the folder of builtins.ARCHIVE (extra built-in Python modules).
 PYTHON_BUILTINS_ENV = "PIPELINE_PYTHON_BUILTINS_DIR"
 
@@ -111,16 +110,6 @@ def _cargo_cmd(reactor: bool = False) -> list[str]:
     ]
 
 
-def _touch_runtime_sources() -> None:
-    """Give the runtime's sources (RUNTIME_INPUTS) the current time as mtime."""
-    now = None  # os.utime(path, None): now
-    for name in RUNTIME_INPUTS:
-        root = paths.RUNTIME_DIR / name
-        files = [root] if root.is_file() else [p for p in root.rglob("*") if p.is_file() and "target" not in p.parts]
-        for path in files:
-            os.utime(path, now)
-
-
 def build_module() -> Path:
     """Folder holding ``pipeline_executor_wasm.wasm`` (as linked), its stripped copy and sizes.json."""
     toolchains.ensure("wasm")
@@ -141,20 +130,13 @@ def build_module() -> Path:
         "flags": flags_probe,
         "cargo_cmd": [_cargo_cmd(), _cargo_cmd(reactor=True)],
     }
-    inputs = [paths.RUNTIME_DIR / name for name in RUNTIME_INPUTS if (paths.RUNTIME_DIR / name).exists()]
+    inputs = [paths.RUNTIME_DIR / name for name in cargo.RUNTIME_INPUTS if (paths.RUNTIME_DIR / name).exists()]
 
     def build(out: Path) -> None:
         env = _cargo_env(libpython_dir, whisper_lib, python_builtins)
         release = paths.cargo_target_dir("wasm") / flags.RUST_TARGET / PROFILE
         marker = builtins.marker().encode()
-        # The target dir is shared with other checkouts: hold it from the first cargo
-        # call to the last copy, so no other build replaces the modules in between.
-        with fsutil.file_lock(paths.locks_dir() / "cargo-target-wasm.lock"):
-            # cargo judges the workspace crates fresh by comparing their files' mtimes
-            # (paths relative to the package) with the last build, whichever checkout
-            # made it: an older checkout would get another's modules. This step runs
-            # only when the sources differ from a cached build, so make them newer.
-            _touch_runtime_sources()
+        with cargo.target("wasm"):  # shared with other checkouts: see build/cargo.py
             for attempt in (1, 2):
                 ui.info("cargo for wasm32-wasip1 (first build also compiles std: a few minutes on 2 cores)")
                 ui.run(_cargo_cmd(), cwd=paths.RUNTIME_DIR, env=env, what="cargo build (wasm)")
@@ -166,7 +148,7 @@ def build_module() -> Path:
                 if attempt == 2:
                     raise BuildError(f"{', '.join(lacking)}: linked without {builtins.ARCHIVE} (runtime/build.rs)")
                 ui.warn(f"{', '.join(lacking)} lack the built-in Python modules: building again")
-                _touch_runtime_sources()
+                cargo.touch_runtime_sources()
             built = release / MODULE_NAME
             shutil.copy2(built, out / MODULE_NAME)
             (out / STRIPPED_NAME).write_bytes(wasmbin.strip_custom_sections(built.read_bytes()))
