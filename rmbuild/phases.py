@@ -219,7 +219,7 @@ PHASES: tuple[Phase, ...] = (
     ),
     Phase(
         "browser",
-        "run every demo pipeline in Debian Chromium with both WASI backends",
+        "run every demo pipeline in Chromium, Firefox ESR and WebKitGTK with each WASI backend the engine can run",
         "checks.browser:test",
         groups=("test",),
         task="browser.test",

@@ -342,6 +342,14 @@ async function detect(base, label) {
       env: document.getElementById("env")?.textContent ?? "",
       crossOriginIsolated: globalThis.crossOriginIsolated === true,
       userAgent: navigator.userAgent,
+      // The platform asked directly, not through the runner's detectFeatures(): what the test compares it with.
+      raw: {
+        crossOriginIsolated: globalThis.crossOriginIsolated === true,
+        sharedArrayBuffer: typeof SharedArrayBuffer === "function",
+        serviceWorker: typeof navigator.serviceWorker?.register === "function",
+        audioWorklet: typeof AudioWorkletNode === "function",
+        getUserMedia: typeof navigator.mediaDevices?.getUserMedia === "function",
+      },
     };
   });
   await page.screenshot({ path: join(config.screenshots, `features-${label}.png`), fullPage: true });
@@ -355,6 +363,7 @@ try {
   const plain = await detect(config.plainUrl, "plain");
   report.userAgent = isolated.userAgent;
   report.features = { isolated: { ...isolated.page, worker: isolated.worker }, plain: { ...plain.page, worker: plain.worker } };
+  report.platform = { isolated: isolated.raw, plain: plain.raw };
   const wasmerWhy = isolated.page.wasmerUnavailable;
   const hasSw = isolated.page.serviceWorker === true;
   report.paths = {

@@ -87,12 +87,12 @@ class Session {
     this.capabilities = capabilities;
   }
 
-  async cmd(method, path, body) {
+  async cmd(method, path, body, timeoutMs = path.startsWith("/execute") ? 960_000 : 360_000) {
     const url = `${this.base}/session/${this.id}${path}`;
     const started = Date.now();
     let r;
     try {
-      r = await exchange(method, url, body, path.startsWith("/execute") ? 960_000 : 360_000);
+      r = await exchange(method, url, body, timeoutMs);
     } catch (err) {
       throw new Error(`${method} ${path}: the driver did not answer: ${err.code ?? ""} ${err.message} after ${Date.now() - started} ms`);
     }
@@ -195,7 +195,7 @@ function pageOf(session, files) {
     $eval: (selector, fn) => session.evaluate(`(s) => (${fn})(document.querySelector(s))`, selector),
     $$eval: (selector, fn) => session.evaluate(`(s) => (${fn})([...document.querySelectorAll(s)])`, selector),
     screenshot: async ({ path }) => {
-      const png = await session.cmd("GET", "/screenshot");
+      const png = await session.cmd("GET", "/screenshot", undefined, 120_000);
       writeFileSync(path, Buffer.from(png, "base64"));
     },
   };
@@ -275,7 +275,14 @@ const FIREFOX_PREFS = {
 /** Firefox ESR through geckodriver, headless (no display needed). */
 export async function launchFirefox({ geckodriver, firefox, proxy, fakeMic = true }) {
   const files = mkdtempSync(join(tmpdir(), "rmpkg-firefox-"));
-  const driver = await startDriver(geckodriver, (port) => ["--port", String(port), "--host", "127.0.0.1", "--log", "warn"], {}, "geckodriver");
+  // Firefox inherits the driver's environment: MOZ_REMOTE_SETTINGS_DEVTOOLS lets a release build take
+  // services.settings.server (else Remote Settings polls Mozilla's server whatever the pref says).
+  const driver = await startDriver(
+    geckodriver,
+    (port) => ["--port", String(port), "--host", "127.0.0.1", "--log", "warn"],
+    { MOZ_REMOTE_SETTINGS_DEVTOOLS: "1" },
+    "geckodriver",
+  );
   const prefs = { ...FIREFOX_PREFS };
   if (!fakeMic) delete prefs["media.navigator.streams.fake"];
   const session = await newSession(
@@ -304,8 +311,10 @@ export async function launchWebKit({ driver: binary, minibrowser, proxy, display
   // A fresh profile per run: MiniBrowser keeps service workers and caches in the XDG folders.
   const env = { XDG_DATA_HOME: join(files, "data"), XDG_CACHE_HOME: join(files, "cache"), XDG_CONFIG_HOME: join(files, "config") };
   if (display) env.DISPLAY = display;
-  // No GPU here: software rendering, no compositing (else a blank window under Xvfb).
-  Object.assign(env, { WEBKIT_DISABLE_COMPOSITING_MODE: "1", LIBGL_ALWAYS_SOFTWARE: "1", GDK_BACKEND: "x11" });
+  // No GPU here: Mesa's software rendering on X11. Compositing stays on: with
+  // WEBKIT_DISABLE_COMPOSITING_MODE=1, once the page's WebAssembly memories pass ~800 MB (a Whisper run)
+  // WebKitWebDriver's screenshot never answers (measured with WebKitGTK 2.50.6 under Xvfb).
+  Object.assign(env, { LIBGL_ALWAYS_SOFTWARE: "1", GDK_BACKEND: "x11" });
   const driver = await startDriver(binary, (port) => [`--port=${port}`, "--host=local"], env, "WebKitWebDriver");
   const session = await newSession(
     driver,
@@ -318,6 +327,10 @@ export async function launchWebKit({ driver: binary, minibrowser, proxy, display
       acceptInsecureCerts: true,
       ...proxyCapability(proxy),
       ...TIMEOUTS,
+      // Navigation returns at DOMContentLoaded (the flow then waits for the page's own state): offline, a
+      // page the service worker serves never fires its load event in WebKitGTK 2.50 (measured), so a
+      // "normal" navigation would wait out its timeout.
+      pageLoadStrategy: "eager",
     },
     "WebKitGTK",
   );

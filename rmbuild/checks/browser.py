@@ -37,6 +37,7 @@ import shutil
 import socket
 import struct
 import subprocess
+import sys
 import threading
 import time
 import wave
@@ -219,6 +220,14 @@ class _Handler(SimpleHTTPRequestHandler):
         return True
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:  # noqa: ANN001 (the stdlib's signature)
+        # A browser that drops a connection mid-answer (a cancelled fetch, a page navigated away)
+        # is normal here, not a server error worth a traceback.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @contextlib.contextmanager
 def serving(
     root: Path,
@@ -231,7 +240,7 @@ def serving(
     drops every connection; ``extra_files`` are served under ``/__test__/files/``."""
     attrs = {"isolated": isolated, "network": network, "extra_files": dict(extra_files or {})}
     handler = type("Handler", (_Handler,), attrs)
-    server = ThreadingHTTPServer(("127.0.0.1", port), functools.partial(handler, directory=str(root)))
+    server = _Server(("127.0.0.1", port), functools.partial(handler, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -289,7 +298,7 @@ class _Control(BaseHTTPRequestHandler):
 @contextlib.contextmanager
 def control_server(network: Network) -> Iterator[str]:
     handler = type("Control", (_Control,), {"network": network})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _Server(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -93,6 +93,8 @@ class Tool:
     # The pyproject.toml dependency group that provides it (installed by nox).
     pip_group: str | None = None
     hint: str = ""
+    # Builds it where it is missing (ensure() calls it after apt), e.g. from a locked crate.
+    build: Callable[[], object] | None = None
 
 
 # Debian's rustc 1.96 ships its std source, so `-Zbuild-std` can build std for
@@ -173,6 +175,7 @@ TOOLS: tuple[Tool, ...] = (
         "crates.io geckodriver (artifacts.lock.toml), built with cargo --locked into the cache",
         ("browser",),
         hint="run `nox -s browser` (it builds it; needs the machine's cargo)",
+        build=lambda: geckodriver(),
     ),
     Tool(
         "WebKitWebDriver",
@@ -244,6 +247,9 @@ def ensure(group: str) -> None:
     apt_needed = sorted({p for t in tools if t.probe() is None for p in t.apt})
     if apt_needed:
         apt_install(apt_needed)
+    for tool in tools:
+        if tool.build is not None and tool.probe() is None:
+            tool.build()
     still_missing = [t for t in tools if t.probe() is None]
     if still_missing:
         raise BuildError(f"missing tools for the {group} build:\n" + "\n".join(_advice(t) for t in still_missing))
