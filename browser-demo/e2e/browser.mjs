@@ -284,13 +284,28 @@ async function offline(base, label) {
   }, bundles);
   record(`offline (${label}): the service worker cached every bundle opened`, cached.length === bundles.length, { message: `cached ${cached.join(", ")}` });
   await setOffline(true);
+  let unloaded = "";
   try {
     for (const [bundle, pipeline] of pipelines) {
       const key = `${bundle}/${pipeline}`;
       const name = `offline (${label}): ${key}`;
+      if (unloaded) {
+        // One page that never loads offline would cost every later pipeline the full wait.
+        record(name, false, { message: `not tried: ${unloaded}` });
+        continue;
+      }
       try {
         await page.goto(q(bundle, pipeline)).catch(() => page.reload());
-        await page.waitForFunction(() => Number(document.body.dataset.loads ?? 0) >= 1, null, { timeout: 180_000 });
+        const loadedOffline = await page
+          .waitForFunction(() => Number(document.body.dataset.loads ?? 0) >= 1, null, { timeout: 120_000 })
+          .then(() => true, () => false);
+        if (!loadedOffline) {
+          const seen = await page
+            .evaluate(() => ({ href: location.href, loads: document.body?.dataset.loads ?? null, sw: document.body?.dataset.sw ?? null, status: document.getElementById("status")?.textContent ?? null, text: (document.body?.innerText ?? "").slice(0, 160) }))
+            .catch((err) => ({ evaluate: String(err).slice(0, 200) }));
+          unloaded = `the page did not finish a load offline within 120 s: ${JSON.stringify(seen)}`;
+          throw new Error(unloaded);
+        }
         const loaded = await settle();
         if (loaded.state === "error") throw new Error(`load failed: ${await page.textContent("#bundle-error")}`);
         let raw;

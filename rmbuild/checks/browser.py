@@ -221,7 +221,7 @@ class _Handler(SimpleHTTPRequestHandler):
 
 
 class _Server(ThreadingHTTPServer):
-    def handle_error(self, request, client_address) -> None:  # noqa: ANN001 (the stdlib's signature)
+    def handle_error(self, request, client_address) -> None:
         # A browser that drops a connection mid-answer (a cancelled fetch, a page navigated away)
         # is normal here, not a server error worth a traceback.
         if not isinstance(sys.exc_info()[1], ConnectionError):
@@ -292,7 +292,7 @@ class _Control(BaseHTTPRequestHandler):
             return self._answer({"offline": on})
         self.send_error(404)
 
-    do_HEAD = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = _refuse  # noqa: N815 (the stdlib's names)
+    do_HEAD = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = _refuse
 
 
 @contextlib.contextmanager
