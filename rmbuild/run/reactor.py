@@ -100,6 +100,10 @@ class Reactor:
             self._call("rm_free", args[2], args[3])
         return Session(self, handle)
 
+    def memory_bytes(self) -> int:
+        """The instance's linear memory size (it only grows: a flat figure means no leak)."""
+        return self._memory.data_len(self._store)
+
     def close(self) -> None:
         self._tmp.cleanup()
 
