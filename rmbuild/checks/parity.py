@@ -32,6 +32,7 @@ from pathlib import Path
 
 from ..build import native
 from ..build.wasm import module as wasm_module
+from ..build.wasm import numpy as numpy_build
 from ..core import fsutil, paths, ui
 from ..core.ui import BuildError
 from ..run import executor
@@ -63,6 +64,9 @@ class Case:
     uses_libm: bool = False
     # Runs per host: with 2, every host runs it twice and both runs must print the same bytes.
     repeat: int = 1
+    # Imports numpy: natively the host's numpy (PYTHONPATH, build.wasm.numpy.native_env),
+    # in wasm the built-in numpy with its Python package beside the stdlib.
+    numpy: bool = False
 
 
 @dataclass
@@ -137,8 +141,45 @@ def example_cases() -> list[Case]:
         if "inputs" not in data and any(n.get("type") == "MediaReader" for n in data["nodes"]):
             continue  # needs a WAV given with --input: covered by the audio cases
         # Examples refer to ../python/*.py: the whole examples folder is visible.
-        cases.append(Case(f"example/{path.stem}", "example", path.read_text(), source=path, root=path.parent.parent))
+        cases.append(
+            Case(
+                f"example/{path.stem}",
+                "example",
+                path.read_text(),
+                source=path,
+                root=path.parent.parent,
+                numpy=_imports_numpy(path, data),
+            )
+        )
     return cases
+
+
+NUMPY_EXAMPLES = paths.EXAMPLES_DIR / "numpy"  # the numpy examples (gain, biquad, FFT spectrum)
+
+
+def numpy_example_cases() -> list[Case]:
+    """``runtime/examples/numpy/*.json``: Python nodes using numpy (``../python/numpy_audio.py``)."""
+    return [
+        Case(f"example/{p.stem}", "example", p.read_text(), source=p, root=p.parent.parent, numpy=True)
+        for p in sorted(NUMPY_EXAMPLES.glob("*.json"))
+    ]
+
+
+def _imports_numpy(path: Path, manifest: dict) -> bool:
+    """Whether a manifest's Python nodes (inline or by file) import numpy."""
+    for node in manifest.get("nodes", []):
+        params = node.get("params") or {}
+        if node.get("type") != "Python":
+            continue
+        text = params.get("source") or ""
+        if params.get("module_path"):
+            text = (path.parent / params["module_path"]).read_text()
+        if NUMPY_IMPORT in text or "from numpy" in text:
+            return True
+    return False
+
+
+NUMPY_IMPORT = "import numpy"
 
 
 def edge_cases() -> list[Case]:
@@ -300,12 +341,29 @@ PYTHON_INPUTS: dict[str, list] = {
     "random-float-seeds": [0.5, -1.25, 1e-3, 3.141592653589793],
     "hash-widths": ["sys", "ints", "floats", "strs", "other"],
     "hash-portable": [[0, 1, -1, 7, 12345, 2147483646, -2147483646, 3.0, -0.0, 1e9]],
+    # numpy (natively the host's 2.4.6, in wasm the built-in one): reductions, FFT, the
+    # random generators and the transcendental ufuncs, double and single precision
+    "numpy-reductions": [{"n": 1000, "scale": 3.0}, {"n": 4097, "scale": 0.5}, {"n": 7, "scale": 1e10}],
+    "numpy-fft": [256, 1000, 97, 4096],
+    "numpy-random": [0, 12345, 2**40],
+    "numpy-ufuncs": [[0.0, -0.0, 1e-300, 0.5, 1.0, 2.5, 3.141592653589793, 10.0, 88.0, 700.0, -745.5, -3.75]]
+    + [[round(math.ldexp(math.sin(i * 12.9898) * 0.999, i % 21 - 10), 15) for i in range(1, 41)]],
 }
 # The Python sources whose results go through the C libm (Case.uses_libm).
-LIBM_PYTHON_SOURCES = frozenset({"float-math", "libm-sweep"})
+LIBM_PYTHON_SOURCES = frozenset({"float-math", "libm-sweep", "numpy-ufuncs", "numpy-fft", "numpy-random"})
 # Run twice on every host: the two runs must give the same bytes (Case.repeat).
 REPEATED_PYTHON_SOURCES = frozenset(
-    {"set-dict-order", "set-str-order", "random-int-str-seeds", "random-float-seeds", "hash-widths", "hash-portable"}
+    {
+        "set-dict-order",
+        "set-str-order",
+        "random-int-str-seeds",
+        "random-float-seeds",
+        "hash-widths",
+        "hash-portable",
+        "numpy-reductions",
+        "numpy-fft",
+        "numpy-random",
+    }
 )
 
 
@@ -399,6 +457,7 @@ def python_cases() -> list[Case]:
                 manifest,
                 uses_libm=name in LIBM_PYTHON_SOURCES,
                 repeat=2 if name in REPEATED_PYTHON_SOURCES else 1,
+                numpy=name.startswith("numpy-"),
             )
         )
     return cases
@@ -481,6 +540,7 @@ def corpus(quick: bool = True, seed: int = DEFAULT_SEED, generated: int | None =
     count = generated if generated is not None else (QUICK_GENERATED if quick else FULL_GENERATED)
     return [
         *example_cases(),
+        *numpy_example_cases(),
         *edge_cases(),
         *audio_cases(),
         *python_cases(),
@@ -569,6 +629,16 @@ class Targets:
     wasmtime: executor.Wasmtime
     node: executor.Node | None
     workdir: Path
+    # the same hosts with numpy's Python package beside the stdlib (Case.numpy)
+    numpy_wasmtime: executor.Wasmtime | None = None
+    numpy_node: executor.Node | None = None
+    numpy_env: dict[str, str] = field(default_factory=dict)  # the native reference's
+
+    def for_case(self, case: Case) -> tuple[dict[str, str] | None, executor.Wasmtime, executor.Node | None]:
+        if not case.numpy:
+            return None, self.wasmtime, self.node
+        assert self.numpy_wasmtime is not None
+        return self.numpy_env, self.numpy_wasmtime, self.numpy_node
 
     def files(self, case: Case, index: int) -> tuple[Path, Path | None, list[Path]]:
         """Where the manifest is: its own file (relative paths inside), or one we write."""
@@ -612,11 +682,12 @@ def _check_documented(verdict: Verdict, expected: Documented, reference: Outcome
 def check_case(targets: Targets, case: Case, index: int) -> Verdict:
     manifest_file, inputs_file, dirs = targets.files(case, index)
     args = executor.run_args(manifest_file, inputs_file)
-    reference = targets.native.run(args, timeout=RUN_TIMEOUT)
-    runs: dict[str, Outcome] = {"wasmtime": targets.wasmtime.run(args, dirs=dirs, timeout=RUN_TIMEOUT)}
+    native_env, wasmtime, node = targets.for_case(case)
+    reference = targets.native.run(args, env=native_env, timeout=RUN_TIMEOUT)
+    runs: dict[str, Outcome] = {"wasmtime": wasmtime.run(args, dirs=dirs, timeout=RUN_TIMEOUT)}
     # node:wasi starts a process and compiles the module every time: examples only.
-    if targets.node is not None and case.kind == "example":
-        runs["node"] = targets.node.run(args, dirs=dirs, timeout=RUN_TIMEOUT)
+    if node is not None and case.kind == "example":
+        runs["node"] = node.run(args, dirs=dirs, timeout=RUN_TIMEOUT)
     verdict = Verdict(
         case.name,
         case.kind,
@@ -627,8 +698,10 @@ def check_case(targets: Targets, case: Case, index: int) -> Verdict:
     )
     if case.repeat > 1:
         # The same case again on every host: run to run, the same bytes.
-        again = {"native": [targets.native.run(args, timeout=RUN_TIMEOUT) for _ in range(case.repeat - 1)]}
-        again["wasmtime"] = [targets.wasmtime.run(args, dirs=dirs, timeout=RUN_TIMEOUT) for _ in range(case.repeat - 1)]
+        again = {
+            "native": [targets.native.run(args, env=native_env, timeout=RUN_TIMEOUT) for _ in range(case.repeat - 1)]
+        }
+        again["wasmtime"] = [wasmtime.run(args, dirs=dirs, timeout=RUN_TIMEOUT) for _ in range(case.repeat - 1)]
         first = {"native": reference, **runs}
         changed = [t for t, outs in again.items() if any(o.streams != first[t].streams for o in outs)]
         verdict.repeat_identical = not changed
@@ -665,8 +738,14 @@ def run_corpus(
     layout = wasm_module.layout()
     verdicts = []
     with tempfile.TemporaryDirectory(prefix="rmbuild-parity-") as tmp:
-        node = executor.Node(layout) if with_node and shutil.which("node") is not None else None
+        with_node = with_node and shutil.which("node") is not None
+        node = executor.Node(layout) if with_node else None
         targets = Targets(native.host(), executor.Wasmtime(layout), node, Path(tmp).resolve())
+        if any(c.numpy for c in cases):
+            np_layout = wasm_module.layout(numpy=True)
+            targets.numpy_wasmtime = executor.Wasmtime(np_layout)
+            targets.numpy_node = executor.Node(np_layout) if with_node else None
+            targets.numpy_env = numpy_build.native_env()
         for index, case in enumerate(cases):
             verdicts.append(check_case(targets, case, index))
             if progress:

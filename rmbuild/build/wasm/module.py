@@ -25,6 +25,7 @@ from ...core.ui import BuildError
 from ...run import executor, wasi
 from .. import cargo, whisper
 from . import builtins, flags, libpython, stdlib, wasmbin
+from . import numpy as numpy_build
 
 MODULE_NAME = f"{flags.RUST_BIN}.wasm"
 STRIPPED_NAME = f"{flags.RUST_BIN}.stripped.wasm"
@@ -168,8 +169,12 @@ def reactor_path() -> Path:
     return build_module() / REACTOR_NAME
 
 
-def layout() -> wasi.Layout:
-    """The module with the stdlib preopened and its environment: what every host runs."""
+def layout(numpy: bool = False) -> wasi.Layout:
+    """The module with the stdlib preopened and its environment: what every host runs.
+    ``numpy``: with numpy's Python package beside the stdlib (``numpy.zip`` on
+    PYTHONPATH; its extension modules are built into every module)."""
+    if numpy:
+        return wasi.Layout(module_path(), numpy_build.preopens(), dict(numpy_build.ENV), flags.RUST_BIN)
     return wasi.Layout(module_path(), stdlib.preopens(), dict(stdlib.ENV), flags.RUST_BIN)
 
 
