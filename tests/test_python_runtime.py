@@ -269,8 +269,8 @@ def test_numpy_in_wasm_is_a_clear_module_not_found_error(hosts):
         assert result.exit_code == 3
         assert result.stderr.decode().splitlines()[0] == (
             "error: node 'py' (Python) failed on item 0: ModuleNotFoundError: Audio.array needs numpy, which this "
-            "Python cannot import (the wasm runtime has no numpy yet): use Audio.buffer, a float32 memoryview, "
-            "or Audio.samples"
+            "Python cannot import (a wasm bundle has numpy when it is packed with it: [python] numpy): use "
+            "Audio.buffer, a float32 memoryview, or Audio.samples"
         )
 
 

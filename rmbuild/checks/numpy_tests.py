@@ -8,8 +8,10 @@ one-node pipeline, once per module and host:
 - **wasm**: ``pipeline_executor_wasm`` in wasmtime (plain engine) with the stdlib zip and
   a read-only folder on ``PYTHONPATH`` holding numpy's installed Python package *with*
   its tests and their data (``build.wasm.numpy.site_tree()``: the files numpy's meson
-  build installs; its C modules are the module's built-ins) and the pure-Python test
-  tools (``TOOLS``: pytest and its dependencies, wheels pinned in artifacts.lock.toml);
+  build installs; its C modules are the module's built-ins), the pure-Python test
+  tools (``TOOLS``: pytest and its dependencies, wheels pinned in artifacts.lock.toml)
+  and ``stdlib_tests.tests_folder()`` (``unittest``, ``doctest``, ...: pruned from the
+  shipped stdlib, imported by pytest);
 - **native**: the native ``pipeline_executor`` with the host's numpy (the pinned 2.4.6
   wheel in the session's venv, which ships its tests) on ``PYTHONPATH`` and its
   dispatched SIMD kernels as they are (numpy's own test suite, not parity).
@@ -143,6 +145,8 @@ def _module(name):
 for _name in ("strategies", "extra", "extra.numpy", "configuration", "errors"):
     _module("hypothesis." + _name)
 strategies = sys.modules["hypothesis.strategies"]
+configuration = sys.modules["hypothesis.configuration"]
+errors = sys.modules["hypothesis.errors"]
 extra = sys.modules["hypothesis.extra"]
 extra.numpy = sys.modules["hypothesis.extra.numpy"]
 settings = _Inert()
@@ -208,7 +212,7 @@ class Node:
         counter = Counter()
         work = tempfile.mkdtemp(prefix="numpy-tests-")
         os.chdir(work)
-        args = ["-q", "-p", "no:cacheprovider", "-p", "no:faulthandler", "-p", "no:randomly", "-m", "not slow",
+        args = ["-q", "--capture=sys", "-p", "no:cacheprovider", "-p", "no:faulthandler", "-p", "no:logging", "-m", "not slow",
                 "-c", job["ini"], "--rootdir", job["rootdir"], "--pyargs", job["module"]]
         code = pytest.main(args, plugins=[counter])
         os.chdir(tempfile.gettempdir())
@@ -298,8 +302,14 @@ def run_modules(modules, *, hosts=("native", "wasm"), progress=None, each=None) 
         (ini / "pytest.ini").write_text(ini_text())
         wasm_layout = layout._replace(
             module=own / layout.module.name,
-            preopens={stdlib.MOUNT: own / "stdlib", NUMPY_GUEST: site, TOOLS_GUEST: tools, "/numpy-ini": ini},
-            env={**layout.env, "PYTHONPATH": f"{NUMPY_GUEST}:{TOOLS_GUEST}"},
+            preopens={
+                stdlib.MOUNT: own / "stdlib",
+                NUMPY_GUEST: site,
+                TOOLS_GUEST: tools,
+                stdlib_tests.TESTS_GUEST: stdlib_tests.tests_folder(),
+                "/numpy-ini": ini,
+            },
+            env={**layout.env, "PYTHONPATH": f"{NUMPY_GUEST}:{TOOLS_GUEST}:{stdlib_tests.TESTS_GUEST}"},
         )
         wasm_host = executor.Wasmtime(wasm_layout, plain=True)
         native_host = executor.Native(own / native_binary.name)

@@ -9,7 +9,7 @@ class Node:
         f32 = np.fft.rfft(x.astype(np.float32))
         return {
             "re": spec.real[:8].tolist(), "im": spec.imag[:8].tolist(),
-            "mag": np.abs(spec)[:8].tolist(), "fft_re": full.real[-4:].tolist(),
-            "roundtrip_err": float(np.max(np.abs(back - x))), "f32_mag": np.abs(f32)[:4].tolist(),
+            "mag": np.hypot(spec.real, spec.imag)[:8].tolist(), "fft_re": full.real[-4:].tolist(),
+            "roundtrip_err": float(np.max(np.abs(back - x))), "f32_mag": np.hypot(f32.real, f32.imag)[:4].tolist(),
             "freqs": np.fft.rfftfreq(n, 1 / 16000)[:4].tolist(), "dtype32": str(f32.dtype),
         }

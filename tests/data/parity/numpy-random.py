@@ -2,7 +2,7 @@ import numpy as np
 class Node:
     def process(self, seed):
         g = np.random.default_rng(seed)
-        legacy = np.random.RandomState(seed)
+        legacy = np.random.RandomState(seed % 2**32)
         out = {
             "pcg64_random": g.random(4).tolist(), "pcg64_integers": g.integers(0, 1000, 5).tolist(),
             "pcg64_normal": g.standard_normal(3).tolist(), "pcg64_uniform": g.uniform(-1, 1, 2).tolist(),

@@ -9,7 +9,7 @@ class Node:
             "min": float(x.min()), "max": float(x.max()), "argmax": int(x.argmax()),
             "median": float(np.median(x)), "percentile": float(np.percentile(x, 37.5)),
             "f32_sum": float(f.sum()), "f32_mean": float(f.mean()), "f32_std": float(f.std()),
-            "sorted_head": np.sort(x[::-1])[:5].tolist(), "norm": float(np.linalg.norm(x)),
+            "sorted_head": np.sort(x[::-1])[:5].tolist(),
             "rms": float(np.sqrt(np.mean(x * x))), "abs_diff": float(np.abs(np.diff(x)).sum()),
             "round": np.round(x[:6], 3).tolist(), "clip": np.clip(x[:6], -1, 1).tolist(),
             "hex": float(x.sum()).hex(),
