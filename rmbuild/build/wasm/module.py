@@ -111,14 +111,16 @@ def _cargo_cmd(reactor: bool = False) -> list[str]:
     ]
 
 
-def build_module() -> Path:
-    """Folder holding ``pipeline_executor_wasm.wasm`` (as linked), its stripped copy and sizes.json."""
+def build_module(numpy: bool = True) -> Path:
+    """Folder holding ``pipeline_executor_wasm.wasm`` (as linked), its stripped copy and sizes.json.
+    ``numpy=False``: the same runtime without numpy's built-in modules (a step of its own,
+    only to measure what numpy costs: ``checks/numpy_bench.py``)."""
     toolchains.ensure("wasm")
     libpython_dir = libpython.prepare()
     # lib/ of the zig-built whisper.cpp: the `whisper` feature links it
     whisper_lib = whisper.wasm_build() / "lib"
     # zlib (and later numpy) as built-in modules of the wasm CPython
-    python_builtins = builtins.build()
+    python_builtins = builtins.build(numpy)
     flags_probe = flags.rust_env_flags(linker="zig", python_lib_dir=str(libpython_dir), python_thread_obj="t.o")
     facts = {
         "rustc": toolchains.tool_version(toolchains.WASM_RUSTC, "--version"),
@@ -136,7 +138,7 @@ def build_module() -> Path:
     def build(out: Path) -> None:
         env = _cargo_env(libpython_dir, whisper_lib, python_builtins)
         release = paths.cargo_target_dir("wasm") / flags.RUST_TARGET / PROFILE
-        marker = builtins.marker().encode()
+        marker = builtins.marker(numpy).encode() + b"\0"  # NUL-terminated: exactly this table
         with cargo.target("wasm"):  # shared with other checkouts: see build/cargo.py
             for attempt in (1, 2):
                 ui.info("cargo for wasm32-wasip1 (first build also compiles std: a few minutes on 2 cores)")
@@ -156,7 +158,7 @@ def build_module() -> Path:
             (out / REACTOR_NAME).write_bytes(wasmbin.strip_custom_sections((release / REACTOR_NAME).read_bytes()))
         (out / "sizes.json").write_text(json.dumps(wasmbin.sizes(out / MODULE_NAME), indent=1) + "\n")
 
-    return steps.cached("wasm-module", inputs, facts, build)
+    return steps.cached("wasm-module" if numpy else "wasm-module-without-numpy", inputs, facts, build)
 
 
 def module_path(stripped: bool = True) -> Path:

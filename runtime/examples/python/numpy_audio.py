@@ -1,14 +1,15 @@
 """numpy audio nodes for the pipeline runtime (natively: the host's numpy 2.4.6; in
 wasm: numpy built into the module, its Python package beside the stdlib).
 
-- ``Gain``: multiplies float32 audio by a gain given in dB (vectorised);
+- ``Gain``: multiplies float32 audio by a gain given in dB (vectorised, in float64);
 - ``Biquad``: an RBJ low-pass biquad, Direct Form I, state kept across items: the
   feed-forward part vectorised, the recursion per sample (float64, rounded to float32);
 - ``Spectrum``: the magnitude spectrum (dB) of Hann-windowed frames, ``numpy.fft.rfft``.
 
 Each takes and returns ``pipeline_values.Audio`` (``Spectrum`` returns a list of frames,
-each a list of floats). The ``list`` variants do the same with Python lists (for the
-benchmark: list samples vs numpy).
+each a list of floats). ``audio_lists.py`` has the same gain and biquad on Python lists
+(no numpy), for the benchmark (``./nox -s numpy_bench``: list samples vs numpy); both
+compute the same float64 operations in the same order, so their outputs are identical.
 """
 
 import math
@@ -19,7 +20,9 @@ from pipeline_values import Audio
 
 class Gain:
     def __init__(self, gain_db=-6.0):
-        self.gain = np.float32(10.0 ** (gain_db / 20.0))
+        # float64 (a numpy scalar, so float32 samples are promoted): each product is
+        # rounded once, to float32 by the runtime, as audio_lists.GainList's are
+        self.gain = np.float64(10.0 ** (gain_db / 20.0))
 
     def process(self, audio):
         return Audio(audio.array * self.gain, audio.sample_rate, audio.channels)
@@ -73,33 +76,3 @@ class Spectrum:
             mag = np.hypot(spec.real, spec.imag)
             frames.append((20.0 * np.log10(mag + 1e-12)).tolist())
         return frames
-
-
-class GainList:
-    """``Gain`` on Python lists (no numpy)."""
-
-    def __init__(self, gain_db=-6.0):
-        self.gain = 10.0 ** (gain_db / 20.0)
-
-    def process(self, audio):
-        g = self.gain
-        return Audio([s * g for s in audio.samples], audio.sample_rate, audio.channels)
-
-
-class BiquadList:
-    """``Biquad`` on Python lists (no numpy)."""
-
-    def __init__(self, cutoff=1000.0, q=0.7071067811865476, sample_rate=16000):
-        self.b0, self.b1, self.b2, self.a1, self.a2 = lowpass(cutoff, q, sample_rate)
-        self.x1 = self.x2 = self.y1 = self.y2 = 0.0
-
-    def process(self, audio):
-        b0, b1, b2, a1, a2 = self.b0, self.b1, self.b2, self.a1, self.a2
-        x1, x2, y1, y2 = self.x1, self.x2, self.y1, self.y2
-        y = []
-        for xn in audio.samples:
-            yn = b0 * xn + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2
-            y.append(yn)
-            x2, x1, y2, y1 = x1, xn, y1, yn
-        self.x1, self.x2, self.y1, self.y2 = x1, x2, y1, y2
-        return Audio(y, audio.sample_rate, 1)
