@@ -53,7 +53,8 @@ def signal() -> list[float]:
     """60 s at 16 kHz: a 200 Hz -> 4 kHz sweep plus a 5 kHz tone (computed with Python's math)."""
     n = SECONDS * RATE
     return [
-        0.5 * math.sin(2 * math.pi * (200 + 3800 * i / n / 2) * i / RATE) + 0.2 * math.sin(2 * math.pi * 5000 * i / RATE)
+        0.5 * math.sin(2 * math.pi * (200 + 3800 * i / n / 2) * i / RATE)
+        + 0.2 * math.sin(2 * math.pi * 5000 * i / RATE)
         for i in range(n)
     ]
 
@@ -72,7 +73,11 @@ def manifests() -> dict[str, dict]:
         return {
             "version": 1,
             "nodes": [
-                {"id": "gain", "type": "Python", "params": {"class": gain, "source": source, "init": {"gain_db": -3.0}}},
+                {
+                    "id": "gain",
+                    "type": "Python",
+                    "params": {"class": gain, "source": source, "init": {"gain_db": -3.0}},
+                },
                 {"id": "lowpass", "type": "Python", "params": {"class": biquad, "source": source, "init": {}}},
                 {"id": "out", "type": "Output"},
             ],
@@ -82,9 +87,12 @@ def manifests() -> dict[str, dict]:
     def passthrough(source: str) -> dict:
         return {
             "version": 1,
-            "nodes": [{"id": "p", "type": "Python", "params": {"class": "Pass", "source": source}}, {"id": "out", "type": "Output"}],
+            "nodes": [
+                {"id": "p", "type": "Python", "params": {"class": "Pass", "source": source}},
+                {"id": "out", "type": "Output"},
+            ],
             "connections": [{"from": "p", "to": "out"}],
-        }  # fmt: skip
+        }
 
     return {
         "list": chain(lists, "GainList", "BiquadList"),
@@ -112,8 +120,11 @@ def _module_without_numpy():
     """Packs in this block take the module built without numpy's built-in modules."""
     saved = (bundle.wasm_module.module_path, bundle.wasm_module.reactor_path)
     plain = wasm_module.build_module(numpy=False)
-    bundle.wasm_module.module_path = lambda stripped=True: plain / (  # type: ignore[assignment]
-        wasm_module.STRIPPED_NAME if stripped else wasm_module.MODULE_NAME
+    bundle.wasm_module.module_path = lambda stripped=True: (
+        plain
+        / (  # type: ignore[assignment]
+            wasm_module.STRIPPED_NAME if stripped else wasm_module.MODULE_NAME
+        )
     )
     bundle.wasm_module.reactor_path = lambda: plain / wasm_module.REACTOR_NAME  # type: ignore[assignment]
     try:
@@ -140,18 +151,25 @@ def sizes() -> dict[str, object]:
 
     def module(folder: Path) -> dict[str, int]:
         m = folder / wasm_module.STRIPPED_NAME
-        return {"bytes": m.stat().st_size, "gzip_bytes": _gz(m), "reactor_bytes": (folder / wasm_module.REACTOR_NAME).stat().st_size}
+        return {
+            "bytes": m.stat().st_size,
+            "gzip_bytes": _gz(m),
+            "reactor_bytes": (folder / wasm_module.REACTOR_NAME).stat().st_size,
+        }
 
     return {
         "module_with_numpy": module(with_np),
         "module_without_numpy": module(without_np),
         "numpy_zip": {"bytes": zip_path.stat().st_size, "gzip_bytes": _gz(zip_path)},
-        "bundle_python_node_with_numpy": {"bytes": with_bundle.stat().st_size, "pipelines": [p.name for p in spec.pipelines]},
+        "bundle_python_node_with_numpy": {
+            "bytes": with_bundle.stat().st_size,
+            "pipelines": [p.name for p in spec.pipelines],
+        },
         "bundle_python_node_without_numpy": {
             "bytes": plain_bundle.stat().st_size,
             "pipelines": [p.name for p in plain_spec.pipelines],
         },
-    }  # fmt: skip
+    }
 
 
 def _chromium(manifests_: dict[str, dict], item: dict, reps: int, report: Path) -> dict:
@@ -198,10 +216,16 @@ def _plot(report: dict, out: Path) -> None:
     ax.legend()
     s = report["sizes"]
     labels = ["module", "module (gzip)", "bundle (python-node)"]
-    without = [s["module_without_numpy"]["bytes"], s["module_without_numpy"]["gzip_bytes"],
-               s["bundle_python_node_without_numpy"]["bytes"]]  # fmt: skip
-    withn = [s["module_with_numpy"]["bytes"], s["module_with_numpy"]["gzip_bytes"],
-             s["bundle_python_node_with_numpy"]["bytes"]]  # fmt: skip
+    without = [
+        s["module_without_numpy"]["bytes"],
+        s["module_without_numpy"]["gzip_bytes"],
+        s["bundle_python_node_without_numpy"]["bytes"],
+    ]
+    withn = [
+        s["module_with_numpy"]["bytes"],
+        s["module_with_numpy"]["gzip_bytes"],
+        s["bundle_python_node_with_numpy"]["bytes"],
+    ]
     xs = range(len(labels))
     b1 = bx.bar([x - width / 2 for x in xs], [v / 1e6 for v in without], width, label="without numpy")
     b2 = bx.bar([x + width / 2 for x in xs], [v / 1e6 for v in withn], width, label="with numpy")
@@ -244,7 +268,9 @@ def run(args: argparse.Namespace) -> int:
     same = {h: outputs[h]["list"] == outputs[h]["numpy"] for h in outputs}
     same["chromium"] = chrome["digests"]["list"] == chrome["digests"]["numpy"]
     same["native == wasmtime (numpy)"] = outputs["native"]["numpy"] == outputs["wasmtime"]["numpy"]
-    same["native == chromium (numpy)"] = hashlib.sha256(outputs["native"]["numpy"]).hexdigest() == chrome["digests"]["numpy"]
+    same["native == chromium (numpy)"] = (
+        hashlib.sha256(outputs["native"]["numpy"]).hexdigest() == chrome["digests"]["numpy"]
+    )
     for host_runs in runs.values():
         for case, base in (("list", "pass-list"), ("numpy", "pass-numpy")):
             host_runs[case]["node_seconds"] = round(host_runs[case]["run_seconds"] - host_runs[base]["run_seconds"], 3)

