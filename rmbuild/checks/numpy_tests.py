@@ -275,7 +275,7 @@ class Node:
                 # numpy 2.4.6 predates pytest 9.2's deprecation of generators in parametrize,
                 # which numpy's pytest.ini (warnings are errors) would make collection errors
                 "-W", "ignore::pytest.PytestRemovedIn10Warning",
-                "-c", job["ini"], "--rootdir", job["rootdir"], "--pyargs", job["module"]]
+                "-c", job["ini"], "--rootdir", job["rootdir"], "--pyargs", job["module"], *job.get("args", [])]
         code = pytest.main(args, plugins=[counter])
         os.chdir(tempfile.gettempdir())
         return {"module": job["module"], "exit_code": int(code), **counter.counts, "failed_tests": counter.failed,
