@@ -42,7 +42,6 @@ const HELPER_SOURCE: &str = r#"
 import array as _array
 import os as _os
 import sys as _sys
-import traceback as _traceback
 
 
 def _f32_view(data):
@@ -175,6 +174,8 @@ _STDLIB = _os.path.dirname(_os.__file__)
 def _format_exception(exc, tb):
     if tb is not None:
         exc.__traceback__ = tb
+    import traceback as _traceback  # only when there is an error to show: start-up stays short
+
     summary = "".join(_traceback.format_exception_only(type(exc), exc)).strip()
     summary = summary.splitlines()[-1] if summary else type(exc).__name__
     if exc.__traceback__ is None and not isinstance(exc, SyntaxError):
