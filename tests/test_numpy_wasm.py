@@ -111,7 +111,7 @@ WRONG = {
     "got shape (2, 3)",
     "shape_3d": "process() result.samples: expected a 1-D array (interleaved) or a 2-D array of shape "
     "(frames, 2), got shape (1, 3, 2)",
-    "nested": "process() result[\"bad\"][1].samples: expected a float numpy array (float32; float64 and float16 "
+    "nested": 'process() result["bad"][1].samples: expected a float numpy array (float32; float64 and float16 '
     "are converted), got dtype int32 (integer PCM must be scaled to floats first, e.g. x / 32768 for int16)",
     "array_d": "process() result.samples: expected a float32 buffer (format 'f'), got array.array with format 'd'",
     # (int16: format 'h' on both; numpy's int32 buffers are format 'l' in wasm32, where a C long is 32-bit)

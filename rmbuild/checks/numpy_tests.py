@@ -367,7 +367,8 @@ def run_modules(modules, *, hosts=("native", "wasm"), progress=None, each=None) 
     tools = tools_folder()
     native_binary = native.executor_path()
     native_env = numpy_build.native_env()
-    native_env.pop("NPY_DISABLE_CPU_FEATURES")  # numpy's own tests: the host numpy as it is
+    for name in ("NPY_DISABLE_CPU_FEATURES", "OPENBLAS_CORETYPE"):  # numpy's own tests: the host numpy as it is
+        native_env.pop(name, None)
     host_site = native_env["PYTHONPATH"]
     with tempfile.TemporaryDirectory(prefix="rmbuild-numpy-tests-") as tmp:
         own = Path(tmp, "own")

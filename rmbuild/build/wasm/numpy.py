@@ -42,13 +42,14 @@ import functools
 import hashlib
 import json
 import os
+import platform
 import re
 import shlex
 import shutil
 import sys
 from pathlib import Path
 
-from ...core import artifacts, fsutil, lock, paths, steps, toolchains, ui
+from ...core import artifacts, fsutil, lock, machine, paths, steps, toolchains, ui
 from ...core.ui import BuildError
 from . import flags, libpython, stdlib
 
@@ -585,10 +586,22 @@ def native_site_packages() -> Path:
 NATIVE_DISABLED_CPU_FEATURES = "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"
 
 
+# The host numpy's OpenBLAS picks its kernels by CPU at run time (DYNAMIC_ARCH): matrix
+# products give other last bits on an AVX-512 machine (SkylakeX kernels) than on an AVX2
+# one (Haswell, Zen), so the native side of python/numpy-blas (parity's documented
+# difference) would depend on the machine. The reference pins the AVX2 kernels wherever
+# they can run (x86-64 with avx2 and fma): the same bytes on every such machine.
+NATIVE_OPENBLAS_CORETYPE = "Haswell"
+
+
 def native_env() -> dict[str, str]:
     """The environment of a native reference run with numpy: the host numpy's
-    site-packages on PYTHONPATH, its dispatched SIMD kernels off."""
-    return {"PYTHONPATH": str(native_site_packages()), "NPY_DISABLE_CPU_FEATURES": NATIVE_DISABLED_CPU_FEATURES}
+    site-packages on PYTHONPATH, its dispatched SIMD kernels off, OpenBLAS's kernels
+    pinned (``NATIVE_OPENBLAS_CORETYPE``) on x86-64 with AVX2."""
+    env = {"PYTHONPATH": str(native_site_packages()), "NPY_DISABLE_CPU_FEATURES": NATIVE_DISABLED_CPU_FEATURES}
+    if platform.machine() in ("x86_64", "AMD64") and {"avx2", "fma"} <= set(machine.simd_flags()):
+        env["OPENBLAS_CORETYPE"] = NATIVE_OPENBLAS_CORETYPE
+    return env
 
 
 def describe() -> str:
