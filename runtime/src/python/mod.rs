@@ -126,8 +126,8 @@ class Audio:
             import numpy
         except ModuleNotFoundError as exc:
             raise ModuleNotFoundError(
-                "Audio.array needs numpy, which this Python cannot import (the wasm runtime has no "
-                "numpy yet): use Audio.buffer, a float32 memoryview, or Audio.samples",
+                "Audio.array needs numpy, which this Python cannot import (a wasm bundle has numpy "
+                "when it is packed with it: [python] numpy): use Audio.buffer, a float32 memoryview, or Audio.samples",
                 name="numpy",
             ) from exc
         return numpy.frombuffer(self.buffer, dtype=numpy.float32)
