@@ -150,7 +150,11 @@ fn zip_fingerprint(path: &str) -> std::io::Result<(u64, u64)> {
 
 fn cached_zips(py: Python<'_>) -> PyResult<Vec<String>> {
     let cache = py.import("zipimport")?.getattr("_zip_directory_cache")?;
-    let mut paths: Vec<String> = cache.call_method0("keys")?.try_iter()?.map(|k| k?.extract()).collect::<PyResult<_>>()?;
+    let mut paths: Vec<String> = cache
+        .call_method0("keys")?
+        .try_iter()?
+        .map(|k| k?.extract())
+        .collect::<PyResult<_>>()?;
     paths.sort();
     Ok(paths)
 }
@@ -181,7 +185,9 @@ pub extern "C" fn initialize() {
         let modules = py.import("sys")?.getattr("modules")?;
         for name in UNSEEDED {
             if modules.contains(*name)? {
-                fail(format!("module {name} was imported: its seed would be the same in every instance"));
+                fail(format!(
+                    "module {name} was imported: its seed would be the same in every instance"
+                ));
             }
         }
         py.import("sys")?.getattr("stderr")?.call_method0("flush")?;
@@ -192,7 +198,10 @@ pub extern "C" fn initialize() {
                 Err(e) => fail(format!("cannot read {path}: {e}")),
             }
         }
-        Ok(Snapshot { startup_env: startup_env(), zips })
+        Ok(Snapshot {
+            startup_env: startup_env(),
+            zips,
+        })
     });
     match snapshot {
         Ok(snapshot) => SNAPSHOT.with(|s| *s.borrow_mut() = Some(snapshot)),
@@ -221,7 +230,10 @@ fn describe(vars: &[(String, String)]) -> String {
     if vars.is_empty() {
         return "none".into();
     }
-    vars.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+    vars.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The registry for the first open: [`wasi_host::prepare`], and in a
@@ -251,7 +263,9 @@ pub fn prepare() -> Registry {
 fn wake(snapshot: &Snapshot) -> Result<(), String> {
     let mut now = startup_env();
     let pythonpath = match now.iter().position(|(k, _)| k == "PYTHONPATH") {
-        Some(i) if !snapshot.startup_env.iter().any(|(k, _)| k == "PYTHONPATH") => Some(now.remove(i).1),
+        Some(i) if !snapshot.startup_env.iter().any(|(k, _)| k == "PYTHONPATH") => {
+            Some(now.remove(i).1)
+        }
         _ => None,
     };
     if now != snapshot.startup_env {
