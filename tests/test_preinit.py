@@ -1,9 +1,9 @@
 """The reactor pre-initialised at build time by Wizer (``build/wasm/preinit.py``,
 ``runtime/reactor/src/preinit.rs``) against the plain reactor, both in wasmtime: the
 same bytes for the Python examples and for what a node can see of its interpreter
-(modules, paths, environment, seed, stdio, scratch folder); another hash seed refused
-exactly; ``PYTHONPATH`` applied as CPython applies it; a changed input builds a new
-snapshot."""
+(modules, paths, environment, seed, stdio, scratch folder, process clock); another hash
+seed and another stdlib zip refused exactly; ``PYTHONPATH`` applied as CPython applies it;
+a changed input builds a new snapshot, the same bytes from the same code."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from rmbuild.build.wasm import module as wasm_module
-from rmbuild.build.wasm import preinit
+from rmbuild.build.wasm import preinit, stdlib
 from rmbuild.core import paths, steps
 from rmbuild.run import executor, reactor, wasi
 
@@ -183,3 +183,23 @@ def test_a_changed_input_builds_a_new_snapshot(modules, tmp_path) -> None:
         != json.loads((preinit.build(plain) / steps.COMPLETE).read_text())["key"]
     )
     assert (rebuilt / preinit.NAME).read_bytes() == (preinit.build(plain) / preinit.NAME).read_bytes()
+
+
+def test_another_stdlib_zip_is_refused(layout, modules, tmp_path) -> None:
+    # the build's zip with 16 bytes more: a zip CPython still reads, not the snapshot's file
+    (tmp_path / stdlib.ZIP_NAME).write_bytes(stdlib.zip_path().read_bytes() + b"\0" * 16)
+    lay = layout._replace(preopens={**layout.preopens, stdlib.MOUNT: tmp_path})
+    source = _manifest(_node("x"))
+    assert _session(lay, modules["plain"], source, [1])["replies"][0] == '{"outputs":{"py":[1]}}'
+    r = reactor.Reactor(lay._replace(module=modules["preinit"]))
+    try:
+        with pytest.raises(reactor.SessionError) as info:
+            r.open(source)
+    finally:
+        r.close()
+    assert info.value.exit_code == 3
+    assert info.value.message == (
+        "node 'py' (Python) failed to initialise: this reactor module was pre-initialised (CPython started at "
+        f"build time) and {stdlib.MOUNT}/{stdlib.ZIP_NAME} is not the file it was started with: "
+        "use the plain reactor module (pipeline_reactor.wasm) for this environment"
+    )
