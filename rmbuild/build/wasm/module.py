@@ -26,6 +26,7 @@ from ...run import executor, wasi
 from .. import cargo, whisper
 from . import builtins, flags, libpython, stdlib, wasmbin
 from . import numpy as numpy_build
+from . import preinit as wizer_preinit
 
 MODULE_NAME = f"{flags.RUST_BIN}.wasm"
 STRIPPED_NAME = f"{flags.RUST_BIN}.stripped.wasm"
@@ -166,9 +167,14 @@ def module_path(stripped: bool = True) -> Path:
     return build_module() / (STRIPPED_NAME if stripped else MODULE_NAME)
 
 
-def reactor_path() -> Path:
-    """The same runtime as a WASI reactor (stripped): ``_initialize`` and the ``rm_*`` exports."""
-    return build_module() / REACTOR_NAME
+def reactor_path(preinit: bool = True) -> Path:
+    """The same runtime as a WASI reactor (stripped): the ``rm_*`` exports. ``preinit``:
+    pre-initialised by Wizer (CPython started at build time, no ``_initialize``:
+    ``preinit.py``; what every host and bundle uses); else the plain module, whose host
+    calls ``_initialize`` first (for another Python start-up environment, e.g. another
+    ``PYTHONHASHSEED``)."""
+    plain = build_module() / REACTOR_NAME
+    return wizer_preinit.path(plain) if preinit else plain
 
 
 def layout(numpy: bool = False) -> wasi.Layout:
@@ -188,7 +194,7 @@ NUMPY_SMOKE = "numpy_gain.json"  # runtime/examples/numpy: numpy imported, a vec
 
 
 def build(args: argparse.Namespace) -> int:
-    """Build the module, report its sizes, smoke-test it in wasmtime."""
+    """Build the module, report its sizes, smoke-test it in wasmtime; pre-initialise the reactor."""
     ui.step(f"{flags.RUST_BIN}: {flags.RUST_TARGET} with CPython {flags.PYTHON_VERSION} inside")
     out = build_module()
     sizes = json.loads((out / "sizes.json").read_text())
@@ -221,4 +227,6 @@ def build(args: argparse.Namespace) -> int:
         ui.warn(f"numpy in wasmtime: {NUMPY_SMOKE}: exit {result.exit_code}\n{result.error_text}")
     if failures:
         raise BuildError(f"{failures} smoke test(s) failed in wasmtime")
+    pre = reactor_path()
+    ui.ok(f"reactor pre-initialised by Wizer: {pre} ({ui.human_bytes(pre.stat().st_size)})")
     return 0
