@@ -191,6 +191,15 @@ PHASES: tuple[Phase, ...] = (
         task="wasm.stdlib_tests",
     ),
     Phase(
+        "numpy-tests",
+        "numpy's own test suite (core, fft, linalg, random, lib) in the wasm runtime and natively: "
+        "reports/numpy_tests.{json,md}",
+        "checks.numpy_tests:run",
+        groups=("test",),
+        args=(extra("test modules (default: numpy_tests.MODULES), e.g. numpy.fft.tests.test_helper", "MODULE"),),
+        task="wasm.numpy_tests",
+    ),
+    Phase(
         "wasm-bench",
         "size, start-up and per-item cost of wasm vs native: reports/wasm_bench.json",
         "checks.wasm_bench:run",
@@ -213,8 +222,20 @@ PHASES: tuple[Phase, ...] = (
         "per-item latency one-shot vs session on every host, live captions, memory: reports/sessions_bench.{json,png}",
         "checks.sessions_bench:run",
         groups=("bench",),
-        args=(full("more items and repetitions"),),
+        args=(
+            full("more items and repetitions"),
+            Arg("start-only", "only the reactor's start, plain vs pre-initialised: reports/sessions_bench_start.json"),
+        ),
         task="sessions.bench",
+        ci="benchmarks",
+    ),
+    Phase(
+        "numpy-bench",
+        "a Python gain + biquad over 60 s of 16 kHz audio, list samples vs numpy, native vs wasmtime vs Chromium; "
+        "module and bundle size with and without numpy: reports/numpy_bench.{json,png}",
+        "checks.numpy_bench:run",
+        groups=("bench",),
+        task="numpy.bench",
         ci="benchmarks",
     ),
     Phase(

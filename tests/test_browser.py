@@ -279,9 +279,9 @@ def test_engine_features_and_paths(report: dict, engine: str) -> None:
 # WebKitGTK 2.50.6 in the full e2e run: after the network is cut, the reload of a page its service worker
 # controls never finishes a load ("the page did not finish a load offline within 120 s", body[data-loads]
 # unset): index.html comes from the worker's cache, but its style.css and app.js never arrive (the
-# screenshot offline-plain.png shows the unstyled page at "loading…"). The same steps alone (tmp probes: first visit, every bundle
-# opened, network cut, navigation) load offline in 3 s, with and without the recording proxy: the cause is
-# not found yet. Strict: once WebKit loads offline here this fails, and the mark must go.
+# screenshot offline-plain.png shows the unstyled page at "loading…"). The same steps alone (tmp probes:
+# first visit, every bundle opened, network cut, navigation) load offline in 3 s, with and without the
+# recording proxy: the cause is not found yet. Strict: once WebKit loads offline here this fails, and the mark must go.
 WEBKIT_OFFLINE = pytest.mark.xfail(
     reason="WebKitGTK 2.50.6: offline reload under the service worker never loads in the full run (see above)",
     strict=True,

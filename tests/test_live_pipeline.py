@@ -87,6 +87,28 @@ def test_live_captions_natively_and_in_the_wasmtime_reactor(live, chunks) -> Non
     assert _wer(want, words) <= 0.25, words
 
 
+def test_a_live_session_s_memory_is_flat_after_its_first_windows(live, chunks) -> None:
+    """jfk.wav streamed twice into one session: the first pass loads the model and lets
+    whisper.cpp allocate its decode buffers; the second pass must not grow linear memory
+    (a leak per window would, since wasm memory only grows)."""
+    layout = wasm_module.layout()
+    layout = layout._replace(
+        module=wasm_module.reactor_path(), preopens={**layout.preopens, **executor.same_path_preopens(*_dirs(live))}
+    )
+    r = reactor.Reactor(layout)
+    try:
+        session = r.open(live.read_text(), str(live.parent))
+        after = []
+        for _ in range(2):
+            captions = sum(len(json.loads(session.push(json.dumps(c)))["outputs"]["out"]) for c in chunks)
+            assert captions, "each pass decodes windows"
+            after.append(r.memory_bytes())
+        session.close()
+    finally:
+        r.close()
+    assert after[1] == after[0], f"linear memory grew from {after[0]} to {after[1]} bytes on the second pass"
+
+
 def test_audio_ctx_keeps_the_words_of_a_short_clip(tmp_path) -> None:
     """The first 3 s of jfk.wav with the full context and with audio_ctx 512: its words both times."""
     rate, samples = whisper.read_wav(whisper.jfk_wav())

@@ -66,7 +66,7 @@ try {
         live.push(whisper.stream[i]).then((r) => {
           compute += r.timings.callMs;
           extraOpens += r.filesOpened.length;
-          if (i + 1 === 10 || i + 1 === whisper.stream.length) mem[String(i + 1)] = r.memoryBytes;
+          if (whisper.memoryAt.includes(i + 1)) mem[String(i + 1)] = r.memoryBytes;
           if ((r.result.outputs.out ?? []).length) {
             const now = performance.now();
             latencies.push(now - sent);

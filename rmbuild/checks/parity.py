@@ -32,6 +32,7 @@ from pathlib import Path
 
 from ..build import native
 from ..build.wasm import module as wasm_module
+from ..build.wasm import numpy as numpy_build
 from ..core import fsutil, paths, ui
 from ..core.ui import BuildError
 from ..run import executor
@@ -63,6 +64,9 @@ class Case:
     uses_libm: bool = False
     # Runs per host: with 2, every host runs it twice and both runs must print the same bytes.
     repeat: int = 1
+    # Imports numpy: natively the host's numpy (PYTHONPATH, build.wasm.numpy.native_env),
+    # in wasm the built-in numpy with its Python package beside the stdlib.
+    numpy: bool = False
 
 
 @dataclass
@@ -137,8 +141,45 @@ def example_cases() -> list[Case]:
         if "inputs" not in data and any(n.get("type") == "MediaReader" for n in data["nodes"]):
             continue  # needs a WAV given with --input: covered by the audio cases
         # Examples refer to ../python/*.py: the whole examples folder is visible.
-        cases.append(Case(f"example/{path.stem}", "example", path.read_text(), source=path, root=path.parent.parent))
+        cases.append(
+            Case(
+                f"example/{path.stem}",
+                "example",
+                path.read_text(),
+                source=path,
+                root=path.parent.parent,
+                numpy=_imports_numpy(path, data),
+            )
+        )
     return cases
+
+
+NUMPY_EXAMPLES = paths.EXAMPLES_DIR / "numpy"  # the numpy examples (gain, biquad, FFT spectrum)
+
+
+def numpy_example_cases() -> list[Case]:
+    """``runtime/examples/numpy/*.json``: Python nodes using numpy (``../python/numpy_audio.py``)."""
+    return [
+        Case(f"example/{p.stem}", "example", p.read_text(), source=p, root=p.parent.parent, numpy=True)
+        for p in sorted(NUMPY_EXAMPLES.glob("*.json"))
+    ]
+
+
+def _imports_numpy(path: Path, manifest: dict) -> bool:
+    """Whether a manifest's Python nodes (inline or by file) import numpy."""
+    for node in manifest.get("nodes", []):
+        params = node.get("params") or {}
+        if node.get("type") != "Python":
+            continue
+        text = params.get("source") or ""
+        if params.get("module_path"):
+            text = (path.parent / params["module_path"]).read_text()
+        if NUMPY_IMPORT in text or "from numpy" in text:
+            return True
+    return False
+
+
+NUMPY_IMPORT = "import numpy"
 
 
 def edge_cases() -> list[Case]:
@@ -300,12 +341,35 @@ PYTHON_INPUTS: dict[str, list] = {
     "random-float-seeds": [0.5, -1.25, 1e-3, 3.141592653589793],
     "hash-widths": ["sys", "ints", "floats", "strs", "other"],
     "hash-portable": [[0, 1, -1, 7, 12345, 2147483646, -2147483646, 3.0, -0.0, 1e9]],
+    # numpy (natively the host's 2.4.6, in wasm the built-in one): reductions, FFT, the
+    # random generators and the transcendental ufuncs, double and single precision
+    "numpy-reductions": [{"n": 1000, "scale": 3.0}, {"n": 4097, "scale": 0.5}, {"n": 7, "scale": 1e4}],
+    "numpy-fft": [256, 1000, 97, 4096],
+    "numpy-random": [0, 12345, 2**40],
+    # the two documented numpy differences (DOCUMENTED_DIFFERENCES)
+    "numpy-complex-abs": [256, 1000],
+    "numpy-fp-errors": [1.5],
+    "numpy-blas": [3, 40],
+    "numpy-ufuncs": [
+        [0.0, -0.0, 1e-300, 0.5, 1.0, 2.5, 3.141592653589793, 10.0, 88.0, 700.0, -745.5, -3.75],
+        [round(math.ldexp(math.sin(i * 12.9898) * 0.999, i % 21 - 10), 15) for i in range(1, 41)],
+    ],
 }
 # The Python sources whose results go through the C libm (Case.uses_libm).
-LIBM_PYTHON_SOURCES = frozenset({"float-math", "libm-sweep"})
+LIBM_PYTHON_SOURCES = frozenset({"float-math", "libm-sweep", "numpy-ufuncs", "numpy-fft", "numpy-random"})
 # Run twice on every host: the two runs must give the same bytes (Case.repeat).
 REPEATED_PYTHON_SOURCES = frozenset(
-    {"set-dict-order", "set-str-order", "random-int-str-seeds", "random-float-seeds", "hash-widths", "hash-portable"}
+    {
+        "set-dict-order",
+        "set-str-order",
+        "random-int-str-seeds",
+        "random-float-seeds",
+        "hash-widths",
+        "hash-portable",
+        "numpy-reductions",
+        "numpy-fft",
+        "numpy-random",
+    }
 )
 
 
@@ -380,6 +444,84 @@ DOCUMENTED_DIFFERENCES: dict[str, Documented] = {
             ",[945034119,492692514,-489709338]]}}\n"
         ),
     ),
+    "python/numpy-complex-abs": Documented(
+        (
+            "numpy's absolute value of a complex array (np.abs, |z|) is its own SIMD kernel natively (loops_u"
+            "nary_complex: a scaled hypot in the x86-64 baseline SSE, which NPY_DISABLE_CPU_FEATURES cannot t"
+            "urn off) and the C hypot in wasm (numpy has no wasm SIMD; the runtime's libm): results differ by"
+            " 1 ULP for some values (np.abs(z)[5] of a 256-point rfft is 127.9186150579187 natively, 127.9186"
+            "1505791871 in wasm). np.hypot(z.real, z.imag) is the C hypot on both: identical"
+        ),
+        native=(
+            '{"outputs":{"out":[{"abs":[1.2750000000000064,0.4074468810335286,0.2037387816723214,0.1358'
+            '4290257285747,0.10190008123554194,127.9186150579187,0.06796750711666776,0.05827688377841887],"h'
+            'ypot":[1.2750000000000064,0.4074468810335286,0.2037387816723214,0.13584290257285747,0.101900081'
+            '23554194,127.91861505791871,0.06796750711666776,0.05827688377841887]},{"abs":[4.99500000000004'
+            ",1.591552048915816,0.7957799514715419,0.5305243310358717,0.39789782989836553,499.6817163192016,0"
+            '.2652739471009315,0.2273825314080878],"hypot":[4.99500000000004,1.591552048915816,0.7957799514'
+            "71542,0.5305243310358718,0.39789782989836553,499.6817163192016,0.26527394710093144,0.22738253140"
+            "80878]}]}}\n"
+        ),
+        wasm=(
+            '{"outputs":{"out":[{"abs":[1.2750000000000064,0.4074468810335286,0.2037387816723214,0.1358'
+            '4290257285747,0.10190008123554194,127.91861505791871,0.06796750711666776,0.05827688377841887],"'
+            'hypot":[1.2750000000000064,0.4074468810335286,0.2037387816723214,0.13584290257285747,0.10190008'
+            '123554194,127.91861505791871,0.06796750711666776,0.05827688377841887]},{"abs":[4.9950000000000'
+            "4,1.591552048915816,0.795779951471542,0.5305243310358718,0.39789782989836553,499.6817163192016,0"
+            '.26527394710093144,0.2273825314080878],"hypot":[4.99500000000004,1.591552048915816,0.795779951'
+            "471542,0.5305243310358718,0.39789782989836553,499.6817163192016,0.26527394710093144,0.2273825314"
+            "080878]}]}}\n"
+        ),
+    ),
+    "python/numpy-fp-errors": Documented(
+        (
+            "wasm has no floating-point exception flags (wasi-libc's fetestexcept always returns 0), so numpy"
+            "'s floating-point error handling sees nothing: no RuntimeWarning for divide by zero, invalid or "
+            "overflow (natively 3 here), and np.errstate(all='raise') raises no FloatingPointError; the resul"
+            "ts themselves (inf, nan) are the same"
+        ),
+        native=(
+            '{"outputs":{"out":[{"quotients":[{"$f64":"inf"},{"$f64":"NaN"},{"$f64":"-inf"}'
+            '],"big":{"$f64":"inf"},"warnings":["divide by zero encountered in divide","invalid va'
+            'lue encountered in divide","overflow encountered in scalar multiply"],"raised":"divide by '
+            'zero encountered in divide"}]}}\n'
+        ),
+        wasm=(
+            '{"outputs":{"out":[{"quotients":[{"$f64":"inf"},{"$f64":"NaN"},{"$f64":"-inf"}'
+            '],"big":{"$f64":"inf"},"warnings":[],"raised":null}]}}\n'
+        ),
+    ),
+    "python/numpy-blas": Documented(
+        (
+            "matrix products and linear algebra: natively numpy's wheel calls OpenBLAS (scipy-openblas, its o"
+            "wn blocking and summation order, for dot/matvec/matmul of float64 and the LAPACK behind solve/de"
+            "t/eigvalsh), in wasm numpy's own loops and its bundled lapack_lite (no BLAS for wasm32-wasi): la"
+            "st-bit differences (matvec[2] of a 3x3 is 0.21882515467294575 natively, 0.21882515467294583 in w"
+            "asm); the 1-D dot, norm and the 3x3 solve/det/eigvalsh agree here. Natively OpenBLAS's AVX2 kern"
+            "els (OPENBLAS_CORETYPE=Haswell, numpy.native_env): its AVX-512 ones give other last bits again"
+        ),
+        native=(
+            '{"outputs":{"out":[{"dot":1.194186041034285,"matvec":[1.2790332004191007,2.835974791890586'
+            ',0.21882515467294575],"matmul":[15.968127247312102,5.981880042619466,4.186013436426137],"n'
+            'orm":1.092788195870675,"solve":[-0.15266792744936009,0.3662357421776106,0.364565436462293]'
+            ',"det":24.409294593829415,"eigvalsh":[3.442026936042118,5.992142851294528,8.78005883552396'
+            '7]},{"dot":19.535604850161214,"matvec":[0.744039375730563,38.44775972364075,19.99240042657'
+            '5514],"matmul":[1680.3868845332702,74.76753513800149,59.028750612167606],"norm":4.41991005'
+            '00079425,"solve":[-0.000457076912329714,0.02414601690119096,0.013274384394028041],"det":1.'
+            '2357380623730131e+64,"eigvalsh":[59.42984305016408,61.46640367922036,79.9999999999997]}]}}'
+            "\n"
+        ),
+        wasm=(
+            '{"outputs":{"out":[{"dot":1.194186041034285,"matvec":[1.2790332004191007,2.8359747918905'
+            '86,0.21882515467294583],"matmul":[15.968127247312102,5.981880042619466,4.186013436426137],"no'
+            'rm":1.092788195870675,"solve":[-0.15266792744936009,0.3662357421776106,0.364565436462293],"d'
+            'et":24.409294593829415,"eigvalsh":[3.442026936042118,5.992142851294528,8.780058835523967]},{'
+            '"dot":19.535604850161214,"matvec":[0.7440393757305626,38.44775972364075,19.992400426575514],'
+            '"matmul":[1680.3868845332702,74.7675351380015,59.0287506121676],"norm":4.4199100500079425,"'
+            'solve":[-0.0004570769123297143,0.02414601690119096,0.013274384394028041],"det":1.235738062373'
+            '0131e+64,"eigvalsh":[59.429843050164095,61.466403679220406,79.99999999999972]}]}}\n'
+        ),
+    ),
 }
 
 
@@ -399,6 +541,7 @@ def python_cases() -> list[Case]:
                 manifest,
                 uses_libm=name in LIBM_PYTHON_SOURCES,
                 repeat=2 if name in REPEATED_PYTHON_SOURCES else 1,
+                numpy=name.startswith("numpy-"),
             )
         )
     return cases
@@ -481,6 +624,7 @@ def corpus(quick: bool = True, seed: int = DEFAULT_SEED, generated: int | None =
     count = generated if generated is not None else (QUICK_GENERATED if quick else FULL_GENERATED)
     return [
         *example_cases(),
+        *numpy_example_cases(),
         *edge_cases(),
         *audio_cases(),
         *python_cases(),
@@ -569,6 +713,16 @@ class Targets:
     wasmtime: executor.Wasmtime
     node: executor.Node | None
     workdir: Path
+    # the same hosts with numpy's Python package beside the stdlib (Case.numpy)
+    numpy_wasmtime: executor.Wasmtime | None = None
+    numpy_node: executor.Node | None = None
+    numpy_env: dict[str, str] = field(default_factory=dict)  # the native reference's
+
+    def for_case(self, case: Case) -> tuple[dict[str, str] | None, executor.Wasmtime, executor.Node | None]:
+        if not case.numpy:
+            return None, self.wasmtime, self.node
+        assert self.numpy_wasmtime is not None
+        return self.numpy_env, self.numpy_wasmtime, self.numpy_node
 
     def files(self, case: Case, index: int) -> tuple[Path, Path | None, list[Path]]:
         """Where the manifest is: its own file (relative paths inside), or one we write."""
@@ -612,11 +766,12 @@ def _check_documented(verdict: Verdict, expected: Documented, reference: Outcome
 def check_case(targets: Targets, case: Case, index: int) -> Verdict:
     manifest_file, inputs_file, dirs = targets.files(case, index)
     args = executor.run_args(manifest_file, inputs_file)
-    reference = targets.native.run(args, timeout=RUN_TIMEOUT)
-    runs: dict[str, Outcome] = {"wasmtime": targets.wasmtime.run(args, dirs=dirs, timeout=RUN_TIMEOUT)}
+    native_env, wasmtime, node = targets.for_case(case)
+    reference = targets.native.run(args, env=native_env, timeout=RUN_TIMEOUT)
+    runs: dict[str, Outcome] = {"wasmtime": wasmtime.run(args, dirs=dirs, timeout=RUN_TIMEOUT)}
     # node:wasi starts a process and compiles the module every time: examples only.
-    if targets.node is not None and case.kind == "example":
-        runs["node"] = targets.node.run(args, dirs=dirs, timeout=RUN_TIMEOUT)
+    if node is not None and case.kind == "example":
+        runs["node"] = node.run(args, dirs=dirs, timeout=RUN_TIMEOUT)
     verdict = Verdict(
         case.name,
         case.kind,
@@ -627,8 +782,10 @@ def check_case(targets: Targets, case: Case, index: int) -> Verdict:
     )
     if case.repeat > 1:
         # The same case again on every host: run to run, the same bytes.
-        again = {"native": [targets.native.run(args, timeout=RUN_TIMEOUT) for _ in range(case.repeat - 1)]}
-        again["wasmtime"] = [targets.wasmtime.run(args, dirs=dirs, timeout=RUN_TIMEOUT) for _ in range(case.repeat - 1)]
+        again = {
+            "native": [targets.native.run(args, env=native_env, timeout=RUN_TIMEOUT) for _ in range(case.repeat - 1)]
+        }
+        again["wasmtime"] = [wasmtime.run(args, dirs=dirs, timeout=RUN_TIMEOUT) for _ in range(case.repeat - 1)]
         first = {"native": reference, **runs}
         changed = [t for t, outs in again.items() if any(o.streams != first[t].streams for o in outs)]
         verdict.repeat_identical = not changed
@@ -665,8 +822,14 @@ def run_corpus(
     layout = wasm_module.layout()
     verdicts = []
     with tempfile.TemporaryDirectory(prefix="rmbuild-parity-") as tmp:
-        node = executor.Node(layout) if with_node and shutil.which("node") is not None else None
+        with_node = with_node and shutil.which("node") is not None
+        node = executor.Node(layout) if with_node else None
         targets = Targets(native.host(), executor.Wasmtime(layout), node, Path(tmp).resolve())
+        if any(c.numpy for c in cases):
+            np_layout = wasm_module.layout(numpy=True)
+            targets.numpy_wasmtime = executor.Wasmtime(np_layout)
+            targets.numpy_node = executor.Node(np_layout) if with_node else None
+            targets.numpy_env = numpy_build.native_env()
         for index, case in enumerate(cases):
             verdicts.append(check_case(targets, case, index))
             if progress:

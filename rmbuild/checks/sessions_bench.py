@@ -16,8 +16,14 @@ For a Python node (``x + 1``) and for the Whisper live pipeline
   real-time factor is below 1): time from the first audio to the first caption, latency
   from the end of a window's chunk to its caption, sustained real-time factor (compute
   time / audio time), and the model files opened per session (once: at open);
+- **reactor start**: from a fresh instance of the cached compiled reactor to the
+  first result of ``python_inline`` (instantiate, open, first push), the plain module
+  against the one pre-initialised at build time (CPython already started); their
+  results must be equal (``--start-only``: just this, ``reports/sessions_bench_start.json``);
 - **memory**: the reactor's linear memory after 10 and after 1,000 Python items
-  (wasmtime and Chromium), and after the 60 s live stream.
+  (wasmtime and Chromium), and on the 60 s live stream after 1 s (the model loaded, no
+  window decoded yet), after 10 s (whisper.cpp's decode buffers allocated by the first
+  windows) and at the end: flat means the last two are equal.
 
 Ratios are from this run only; targets are reported, never asserted. Writes
 ``reports/sessions_bench.json`` and ``reports/sessions_bench.png``.
@@ -42,6 +48,8 @@ from . import browser
 
 REPORT_JSON = "sessions_bench.json"
 REPORT_PNG = "sessions_bench.png"
+# --start-only: just the reactor start (plain vs pre-initialised)
+START_ONLY_JSON = "sessions_bench_start.json"
 LIVE_MANIFEST = paths.EXAMPLES_DIR / "whisper" / "live.json"
 PY_SOURCE = "class P:\n    def process(self, x):\n        return x + 1\n"
 TARGETS = {
@@ -119,7 +127,7 @@ def _reactor_session(layout: wasi.Layout, manifest: Path, items: list, memory_at
             times.append(time.perf_counter() - t)
             outputs.append(json.loads(line)["outputs"])
             if n in memory_at:
-                memory[str(n)] = r._memory.data_len(r._store)
+                memory[str(n)] = r.memory_bytes()
         t = time.perf_counter()
         flushed = json.loads(session.close())["outputs"]
         close_s = time.perf_counter() - t
@@ -133,6 +141,47 @@ def _reactor_session(layout: wasi.Layout, manifest: Path, items: list, memory_at
         "close_s": close_s,
         "memory": memory,
     }
+
+
+START_MANIFEST = "python_inline"
+
+
+def reactor_start(layout: wasi.Layout, reps: int) -> dict:
+    """Start of the reactor in wasmtime, in this process, from the cached compiled
+    module: instantiate (and ``_initialize``), open ``START_MANIFEST``, push its first
+    item; median ms of ``reps`` fresh instances, the plain module and the one
+    pre-initialised at build time (``build/wasm/preinit.py``), each result checked equal."""
+    manifest = paths.EXAMPLE_MANIFESTS / f"{START_MANIFEST}.json"
+    text = manifest.read_text()
+    first = json.dumps(json.loads(text)["inputs"][0])
+    out: dict[str, object] = {"manifest": START_MANIFEST, "reps": reps}
+    results = set()
+    for name, preinit in (("plain", False), ("preinit", True)):
+        module = wasm_module.reactor_path(preinit=preinit)
+        phases: dict[str, list[float]] = {"instantiate": [], "open": [], "first_push": [], "total": []}
+        for rep in range(reps + 1):  # the first one makes sure the compiled module is cached
+            t0 = time.perf_counter()
+            r = reactor.Reactor(layout._replace(module=module))
+            try:
+                t1 = time.perf_counter()
+                session = r.open(text)
+                t2 = time.perf_counter()
+                results.add(session.push(first))
+                t3 = time.perf_counter()
+                session.close()
+            finally:
+                r.close()
+            if rep:
+                for key, value in zip(phases, (t1 - t0, t2 - t1, t3 - t2, t3 - t0), strict=True):
+                    phases[key].append(value)
+        out[name] = {
+            **{f"{key}_ms": 1000 * statistics.median(v) for key, v in phases.items()},
+            "module_bytes": module.stat().st_size,
+        }
+    if len(results) != 1:
+        raise BuildError(f"the plain and the pre-initialised reactor gave different results: {sorted(results)}")
+    out["first_result"] = results.pop()
+    return out
 
 
 def _live_from_pushes(push_s: list[float], outputs: list[dict], chunk_s: float) -> dict:
@@ -198,6 +247,20 @@ def run(args: argparse.Namespace) -> int:
     n_py = 1000 if args.full else 300
     reps = 5 if args.full else 3
     layout = wasm_module.layout()
+    ui.step(f"wasmtime reactor (in process): start to the first result of {START_MANIFEST}, plain vs pre-initialised")
+    start = reactor_start(layout, 5 * reps)
+    for name in ("plain", "preinit"):
+        row = start[name]
+        ui.ok(
+            f"reactor start ({name}): {row['total_ms']:.1f} ms (instantiate {row['instantiate_ms']:.1f}, "
+            f"open {row['open_ms']:.1f}, first push {row['first_push_ms']:.1f})"
+        )
+    if args.start_only:
+        paths.REPORTS_DIR.mkdir(parents=True, exist_ok=True)
+        report = {"machine": machine.describe(), "reactor_start": start}
+        json_path = fsutil.write_atomic(paths.REPORTS_DIR / START_ONLY_JSON, json.dumps(report, indent=1) + "\n")
+        ui.ok(f"report: {json_path}")
+        return 0
     reactor_layout = layout._replace(module=wasm_module.reactor_path())
     hosts: dict[str, executor.Host] = {
         "native": native.host(),
@@ -210,6 +273,7 @@ def run(args: argparse.Namespace) -> int:
     loops = int(STREAM_SECONDS // browser._seconds(jfk)) + 1
     chunks_2s = browser.stream_chunks(jfk, 2.0)
     stream_01 = browser.stream_chunks(jfk, 0.1, loops)[: int(STREAM_SECONDS / 0.1)]
+    live_memory_at = (10, 100, len(stream_01))  # pushes of 0.1 s: 1 s, 10 s, the end
     per_item: dict[str, dict[str, dict]] = {"python": {}, "whisper": {}}
     with tempfile.TemporaryDirectory(prefix="sessions-bench-") as tmp:
         folder = Path(tmp)
@@ -252,7 +316,7 @@ def run(args: argparse.Namespace) -> int:
             "session_ms": 1000 * statistics.mean(rw["push_s"]),
             "open_ms": 1000 * rw["open_s"],
         }
-        rl = _reactor_session(reactor_layout, live, stream_01, (10, len(stream_01)))
+        rl = _reactor_session(reactor_layout, live, stream_01, live_memory_at)
         live_reactor = {
             **_live_from_pushes(rl["push_s"], rl["outputs"], 0.1),
             "rtf": sum(rl["push_s"]) / STREAM_SECONDS,
@@ -286,6 +350,7 @@ def run(args: argparse.Namespace) -> int:
                 "chunks2s": chunks_2s,
                 "stream": stream_01,
                 "chunkSeconds": 0.1,
+                "memoryAt": live_memory_at,
             },
         }
         chrome = _chromium(root, cases, paths.REPORTS_DIR / "sessions_bench_chromium.json")
@@ -293,6 +358,8 @@ def run(args: argparse.Namespace) -> int:
         "one_shot_ms": chrome["python"]["oneShotMs"],
         "session_ms": chrome["python"]["pushMs"],
         "call_ms": chrome["python"]["callMs"],
+        # the session's open on the (pre-initialised) reactor, compiled module cached
+        "open_ms": chrome["python"].get("openMs"),
     }
     per_item["whisper"]["chromium session"] = {
         "one_shot_ms": chrome["whisper"]["oneShotMs"],
@@ -329,6 +396,7 @@ def run(args: argparse.Namespace) -> int:
     report = {
         "machine": machine.describe(),
         "index": str(index),
+        "reactor_start": start,
         "per_item": per_item,
         "live": {"wasmtime reactor": live_reactor, "chromium session": live_chromium},
         "rtf_60s": rtf_stream,

@@ -34,6 +34,10 @@ WEBKIT_DRIVER = Path("/usr/bin/WebKitWebDriver")
 MINIBROWSER = Path("/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser")
 XVFB = Path("/usr/bin/Xvfb")
 GECKODRIVER_ARTIFACT = "geckodriver"
+# Wizer (pre-initialises the reactor module): the locked crate's source, built with
+# `cargo install --locked` (its own Cargo.lock) into the cache. Its CLI needs these.
+WIZER_ARTIFACT = "wizer"
+WIZER_FEATURES = ("env_logger", "structopt")
 
 
 @functools.cache
@@ -93,8 +97,8 @@ class Tool:
     # The pyproject.toml dependency group that provides it (installed by nox).
     pip_group: str | None = None
     hint: str = ""
-    # Builds it where it is missing (ensure() calls it after apt), e.g. from a locked crate.
-    build: Callable[[], object] | None = None
+    # Built by the step that needs it (from a locked artifact): ensure() does not require it.
+    on_demand: bool = False
 
 
 # Debian's rustc 1.96 ships its std source, so `-Zbuild-std` can build std for
@@ -175,7 +179,7 @@ TOOLS: tuple[Tool, ...] = (
         "crates.io geckodriver (artifacts.lock.toml), built with cargo --locked into the cache",
         ("browser",),
         hint="run `nox -s browser` (it builds it; needs the machine's cargo)",
-        build=lambda: geckodriver(),
+        on_demand=True,
     ),
     Tool(
         "WebKitWebDriver",
@@ -200,6 +204,14 @@ TOOLS: tuple[Tool, ...] = (
     ),
     Tool("ruff", _python_dist("ruff"), "PyPI ruff (in the session venv)", ("lint",), pip_group="lint"),
     Tool("go", _command("go", "version"), "Debian/upstream Go (builds actionlint)", ("lint",), hint="install Go"),
+    Tool(
+        "wizer",
+        lambda: tool_version(wizer_path(), "--version", required=False),
+        f"crates.io crate {WIZER_ARTIFACT} (artifacts.lock.toml), built by cargo install",
+        ("wasm",),
+        hint="run `./nox -s wasm_build` (it builds it)",
+        on_demand=True,
+    ),
     Tool(
         "actionlint",
         lambda: tool_version(actionlint_path(), "-version", required=False),
@@ -247,10 +259,7 @@ def ensure(group: str) -> None:
     apt_needed = sorted({p for t in tools if t.probe() is None for p in t.apt})
     if apt_needed:
         apt_install(apt_needed)
-    for tool in tools:
-        if tool.build is not None and tool.probe() is None:
-            tool.build()
-    still_missing = [t for t in tools if t.probe() is None]
+    still_missing = [t for t in tools if not t.on_demand and t.probe() is None]
     if still_missing:
         raise BuildError(f"missing tools for the {group} build:\n" + "\n".join(_advice(t) for t in still_missing))
 
@@ -278,7 +287,10 @@ def doctor(install: bool = True, group: str | None = None) -> bool:
     width = max(len(t.name) for t in tools)
     for tool in tools:
         version = tool.probe()
-        if version is None:
+        if version is None and tool.on_demand:
+            groups = ", ".join(tool.groups)
+            print(f"  later   {tool.name:<{width}}  ({groups}; built when first needed)\n{_advice(tool)}")
+        elif version is None:
             healthy = False
             print(f"  MISSING {tool.name:<{width}}  ({', '.join(tool.groups)})\n{_advice(tool)}")
         else:
@@ -315,39 +327,51 @@ def actionlint() -> Path:
     return binary
 
 
+def _crate_binary(artifact: str, binary: str) -> Path:
+    return paths.cache_root() / "tools" / f"{binary}-{lock.get(artifact).version}" / "bin" / binary
+
+
+def _cargo_install(artifact: str, binary: str, features: tuple[str, ...] = ()) -> Path:
+    """A tool built once from its locked crate (sha256-checked source, its own Cargo.lock:
+    ``cargo install --locked``, dependencies at the versions it pins, checksums checked by
+    cargo) with the native cargo into the cache; compiled dependencies stay in the cache."""
+    path = _crate_binary(artifact, binary)
+    if path.exists():
+        return path
+    if shutil.which("cargo") is None:
+        raise BuildError(f"building {binary} needs the native cargo (rustup)")
+    source = artifacts.fetch(artifact)
+    ui.step(f"building {binary} {lock.get(artifact).version} from its crate (several minutes on 2 cores)")
+    root = path.parent.parent
+    with fsutil.file_lock(paths.locks_dir() / f"{binary}.lock"):
+        if path.exists():
+            return path
+        with fsutil.atomic_dir(root) as tmp:
+            cmd = ["cargo", "install", "--locked", "--path", str(source), "--root", str(tmp), "--no-track"]
+            if features:
+                cmd += ["--features", ",".join(features)]
+            env = {"CARGO_TARGET_DIR": str(paths.cargo_target_dir(binary))}
+            ui.run(cmd, env=env, what=f"cargo install {binary}")
+    _probe.cache_clear()
+    return path
+
+
 def geckodriver_path() -> Path:
-    version = lock.get(GECKODRIVER_ARTIFACT).version
-    return paths.cache_root() / "tools" / f"geckodriver-{version}" / "bin" / "geckodriver"
+    return _crate_binary(GECKODRIVER_ARTIFACT, "geckodriver")
 
 
 def geckodriver() -> Path:
-    """geckodriver, built once from its locked crate (sha256-checked source, its own Cargo.lock,
-    ``cargo install --locked``: the dependencies are the versions that Cargo.lock pins, their
-    checksums checked by cargo) with the machine's cargo into the cache."""
-    binary = geckodriver_path()
-    if binary.exists():
-        return binary
-    cargo = shutil.which("cargo")
-    if cargo is None:
-        raise BuildError("geckodriver is built from crates.io with cargo: install Rust (the machine's rustup)")
-    source = artifacts.fetch(GECKODRIVER_ARTIFACT)
-    ui.step(f"building geckodriver from its crate ({source.name}) with cargo --locked")
-    root = binary.parent.parent
-    with fsutil.file_lock(paths.locks_dir() / "geckodriver.lock"):
-        if binary.exists():
-            return binary
-        with fsutil.atomic_dir(root) as tmp:
-            target = paths.cargo_target_dir("geckodriver")
-            ui.run(
-                [cargo, "install", "--locked", "--path", str(source), "--root", str(tmp), "--no-track"],
-                cwd=source,
-                env={"CARGO_TARGET_DIR": str(target)},
-                quiet=True,
-                what="cargo install geckodriver",
-            )
-        shutil.rmtree(paths.cargo_target_dir("geckodriver"), ignore_errors=True)
-    _probe.cache_clear()
-    return binary
+    """geckodriver (Firefox's W3C WebDriver server), from its locked crate."""
+    return _cargo_install(GECKODRIVER_ARTIFACT, "geckodriver")
+
+
+def wizer_path() -> Path:
+    return _crate_binary(WIZER_ARTIFACT, "wizer")
+
+
+def wizer() -> Path:
+    """Wizer's CLI, from its locked crate."""
+    return _cargo_install(WIZER_ARTIFACT, "wizer", WIZER_FEATURES)
 
 
 def doctor_command(args) -> int:

@@ -1,7 +1,8 @@
 """Sessions on the reactor module (``pipeline_reactor.wasm``) in wasmtime, in this
 process: the host of the session tests and the session benchmark.
 
-The module is instantiated once (``_initialize``), then ``open`` / ``push`` / ``close``
+The module is instantiated once (``_initialize``, unless it was pre-initialised at
+build time: ``build/wasm/preinit.py``), then ``open`` / ``push`` / ``close``
 go through its C ABI (runtime/README.md, "Reactor module"): inputs are written into
 guest memory from ``rm_alloc``, results read back from ``rm_output_ptr/len``. The
 compiled module comes from ``wasi``'s cache, like every other wasmtime run.
@@ -65,7 +66,10 @@ class Reactor:
         instance = linker.instantiate(self._store, module)
         self._ex = instance.exports(self._store)
         self._memory = self._ex["memory"]
-        self._ex["_initialize"](self._store)
+        # A module pre-initialised by Wizer has no _initialize: it ran at build time.
+        self.preinitialised = "_initialize" not in self._ex
+        if not self.preinitialised:
+            self._ex["_initialize"](self._store)
 
     def _call(self, name: str, *args: int) -> int:
         try:
@@ -99,6 +103,10 @@ class Reactor:
             self._call("rm_free", args[0], args[1])
             self._call("rm_free", args[2], args[3])
         return Session(self, handle)
+
+    def memory_bytes(self) -> int:
+        """The instance's linear memory size (it only grows: a flat figure means no leak)."""
+        return self._memory.data_len(self._store)
 
     def close(self) -> None:
         self._tmp.cleanup()

@@ -75,13 +75,26 @@ def compiled_cache_dir() -> Path:
     return paths.cache_root() / "compiled-wasm"
 
 
+_digests: dict[tuple, str] = {}
+
+
+def _module_digest(module_path: Path) -> str:
+    """sha256 of a module file, hashed once per process while the file is unchanged
+    (same inode, size and mtime): a session host instantiates the same module often."""
+    st = module_path.stat()
+    key = (str(module_path), st.st_ino, st.st_size, st.st_mtime_ns)
+    if key not in _digests:
+        _digests[key] = fsutil.sha256_file(module_path)
+    return _digests[key]
+
+
 def compiled_path(module_path: Path, epoch: bool = True) -> Path:
     """Where the compiled module for an engine with (or without) epoch interruption is cached."""
     import importlib.metadata
 
     version = importlib.metadata.version("wasmtime")
     settings = f"|wasmtime {version}|simd|speed|{'epoch' if epoch else 'plain'}"
-    key = hashlib.sha256(f"{fsutil.sha256_file(module_path)}{settings}".encode()).hexdigest()[:32]
+    key = hashlib.sha256(f"{_module_digest(module_path)}{settings}".encode()).hexdigest()[:32]
     return compiled_cache_dir() / f"{key}.cwasm"
 
 
@@ -89,7 +102,6 @@ def load_module(engine, module_path: Path, use_cache: bool = True, epoch: bool =
     """Return (module, from_cache). Compiles and stores the artifact on a miss.
     ``epoch`` must say how ``engine`` was configured (it is part of the cache key)."""
     wasmtime = _wasmtime()
-    data = module_path.read_bytes()
     cached = compiled_path(module_path, epoch)
     if use_cache and cached.exists():
         try:
@@ -98,6 +110,7 @@ def load_module(engine, module_path: Path, use_cache: bool = True, epoch: bool =
             return module, True
         except wasmtime.WasmtimeError:
             cached.unlink(missing_ok=True)  # written by another version or damaged
+    data = module_path.read_bytes()  # only on a miss: an 11 MB read costs ~20 ms
     try:
         module = wasmtime.Module(engine, data)
     except wasmtime.WasmtimeError as exc:

@@ -141,6 +141,28 @@ macro_rules! __export_libm_fns {
         pub extern "C" fn expf(x: f32) -> f32 {
             $crate::libm_exports::glibc_expf(x)
         }
+
+        // GCC and clang merge sin(x) and cos(x) of one argument into sincos(x, &s, &c)
+        // (numpy's pocketfft twiddles do): the same pair as sin and cos above.
+        #[no_mangle]
+        pub unsafe extern "C" fn sincos(x: f64, s: *mut f64, c: *mut f64) {
+            let (sv, cv) = $crate::libm_exports::__libm::sincos(x);
+            // SAFETY: the C contract of sincos: both pointers are valid for a write.
+            unsafe {
+                *s = sv;
+                *c = cv;
+            }
+        }
+
+        #[no_mangle]
+        pub unsafe extern "C" fn sincosf(x: f32, s: *mut f32, c: *mut f32) {
+            let (sv, cv) = $crate::libm_exports::__libm::sincosf(x);
+            // SAFETY: as for sincos.
+            unsafe {
+                *s = sv;
+                *c = cv;
+            }
+        }
     };
     (@unary $t:ty: $($name:ident)*) => {
         $(

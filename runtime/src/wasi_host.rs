@@ -92,13 +92,21 @@ of a preopened one";
 /// [`NO_STDLIB`] instead of starting CPython.
 #[cfg(feature = "python")]
 pub fn refuse_python_nodes(registry: &mut Registry) {
+    refuse_python_nodes_because(registry, NO_STDLIB);
+}
+
+/// [`refuse_python_nodes`] with another start-up error (`reason`), e.g. the
+/// pre-initialised reactor's when the host's Python environment is not the
+/// one its interpreter was started with.
+#[cfg(feature = "python")]
+pub fn refuse_python_nodes_because(registry: &mut Registry, reason: &'static str) {
     use std::sync::OnceLock;
 
     use serde_json::Value as Json;
 
     use crate::registry::{FileParam, Node, NodeContext, NodeKind, ParamError};
 
-    struct NoStdlib(&'static dyn NodeKind);
+    struct NoStdlib(&'static dyn NodeKind, &'static str);
 
     impl NodeKind for NoStdlib {
         fn name(&self) -> &'static str {
@@ -126,7 +134,7 @@ pub fn refuse_python_nodes(registry: &mut Registry) {
             self.0.check_params(params)
         }
         fn build(&self, _ctx: &NodeContext, _params: &Json) -> Result<Box<dyn Node>, String> {
-            Err(NO_STDLIB.to_string())
+            Err(self.1.to_string())
         }
     }
 
@@ -134,7 +142,7 @@ pub fn refuse_python_nodes(registry: &mut Registry) {
     // process, kept for good.
     static BUILTINS: OnceLock<Registry> = OnceLock::new();
     if let Some(python) = BUILTINS.get_or_init(Registry::with_builtins).get("Python") {
-        registry.register(Box::new(NoStdlib(python)));
+        registry.register(Box::new(NoStdlib(python, reason)));
     }
 }
 

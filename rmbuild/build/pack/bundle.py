@@ -24,6 +24,7 @@ import argparse
 import base64
 import json
 import os
+import re
 import shutil
 import struct
 import sys
@@ -41,6 +42,7 @@ from ...run.outcome import Outcome
 from .. import native, whisper
 from ..wasm import flags, stdlib
 from ..wasm import module as wasm_module
+from ..wasm import numpy as numpy_build
 from . import requirements, spec
 
 BUNDLES_DIR = paths.BUILD_DIR / "bundles"
@@ -71,6 +73,7 @@ class Assembly:
     wheels: list[requirements.Wheel] = field(default_factory=list)
     site_packages: Path | None = None
     python: bool = False
+    numpy: bool = False  # numpy's Python package beside the stdlib ([python] numpy)
 
     def add(self, member: str, host: Path, where: str) -> None:
         if member in self.members and not fsutil.same_file(self.members[member], host):
@@ -93,6 +96,33 @@ def _node_types(manifest: Path) -> set[str]:
         return {n.get("type") for n in json.loads(manifest.read_text()).get("nodes", []) if isinstance(n, dict)}
     except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
         return set()  # the runtime's validate reports it, with the exact position
+
+
+NUMPY_IMPORT = re.compile(r"^\s*(import\s+numpy|from\s+numpy[\s.])", re.MULTILINE)
+
+
+def uses_numpy(s: spec.Spec) -> bool:
+    """``[python] numpy``: true or false as given; ``"auto"``: whether a Python source of
+    the project or an inline ``source`` in a manifest imports numpy."""
+    if s.numpy != "auto":
+        return bool(s.numpy)
+    texts = []
+    for item in s.sources:
+        texts += [f.read_text(errors="replace") for f in _project_files(item) if f.suffix == ".py"]
+    for p in s.pipelines:
+        try:
+            nodes = json.loads(p.manifest.read_text()).get("nodes", [])
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+            continue
+        for n in nodes:
+            params = n.get("params") if isinstance(n, dict) else None
+            if isinstance(params, dict) and isinstance(params.get("source"), str):
+                texts.append(params["source"])
+            if isinstance(params, dict) and isinstance(params.get("module_path"), str):
+                f = (p.manifest.parent / params["module_path"]).resolve()
+                if f.is_file() and f.is_relative_to(s.project):
+                    texts.append(f.read_text(errors="replace"))
+    return any(NUMPY_IMPORT.search(t) for t in texts)
 
 
 def assemble(s: spec.Spec, *, frozen: bool = False) -> Assembly:
@@ -124,17 +154,20 @@ def assemble(s: spec.Spec, *, frozen: bool = False) -> Assembly:
         }
     )
     a.env = dict(stdlib.ENV)
+    a.numpy = a.python and uses_numpy(s)
     if a.python:
         a.add(f"{STDLIB_SOURCE}/{stdlib.ZIP_NAME}", stdlib.zip_path(), "the Python stdlib")
+        description = f"CPython {flags.PYTHON_VERSION} stdlib, pruned, compiled to .pyc, in a stored {stdlib.ZIP_NAME}"
+        if a.numpy:
+            a.add(f"{STDLIB_SOURCE}/{numpy_build.ZIP_NAME}", numpy_build.python_zip(), "numpy")
+            description += (
+                f"; numpy {numpy_build.version()}'s Python package beside it ({numpy_build.ZIP_NAME}, "
+                "its C modules are built into the runtime)"
+            )
+            a.env["PYTHONPATH"] = numpy_build.GUEST_ZIP
         a.mounts.insert(
             0,
-            {
-                "name": "python-stdlib",
-                "source": STDLIB_SOURCE,
-                "mount": stdlib.MOUNT,
-                "description": f"CPython {flags.PYTHON_VERSION} stdlib, pruned, compiled to .pyc, in a stored "
-                f"{stdlib.ZIP_NAME}",
-            },
+            {"name": "python-stdlib", "source": STDLIB_SOURCE, "mount": stdlib.MOUNT, "description": description},
         )
     if s.requirements:
         a.wheels = requirements.locked(list(s.requirements), s.lock_path, frozen=frozen)
@@ -150,7 +183,9 @@ def assemble(s: spec.Spec, *, frozen: bool = False) -> Assembly:
                 "description": "The pure-Python requirements: " + ", ".join(f"{w.name} {w.version}" for w in a.wheels),
             },
         )
-        a.env["PYTHONPATH"] = requirements.GUEST_SITE_PACKAGES
+        a.env["PYTHONPATH"] = ":".join(
+            [*([numpy_build.GUEST_ZIP] if a.numpy else []), requirements.GUEST_SITE_PACKAGES]
+        )
     for m in s.models:
         files = list(m.files) if m.files else [_product(m)]
         for f in files:
@@ -206,6 +241,7 @@ def metadata(a: Assembly, layout: wasi.Layout) -> dict:
             "runtime_module_sha256": fsutil.sha256_file(a.members[MODULE_MEMBER]),
             "runtime_reactor_sha256": fsutil.sha256_file(a.members[REACTOR_MEMBER]),
             **({"python_stdlib": stdlib.provenance()} if a.python else {}),
+            **({"numpy": numpy_build.describe()} if a.numpy else {}),
         },
     }
     if a.wheels:
@@ -491,9 +527,16 @@ def native_run(
     p = next((x for x in s.pipelines if x.name == pipeline), None)
     if p is None:
         raise BuildError(f"{s.path}: no pipeline {pipeline!r}")
-    env = {}
+    env: dict[str, str] = {}
+    site = []
+    if uses_numpy(s):  # the host's numpy, at the version the wasm build has
+        np_env = numpy_build.native_env()
+        site.append(np_env.pop("PYTHONPATH"))
+        env.update(np_env)
     if s.requirements:
-        env["PYTHONPATH"] = str(requirements.site_packages(requirements.locked(list(s.requirements), s.lock_path)))
+        site.append(str(requirements.site_packages(requirements.locked(list(s.requirements), s.lock_path))))
+    if site:
+        env["PYTHONPATH"] = os.pathsep.join(site)
     stdin = json.dumps(inputs).encode() if inputs is not None else b""
     with tempfile.TemporaryDirectory(prefix="rmpkg-native-") as tmp:
         manifest = p.manifest

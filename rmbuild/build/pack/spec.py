@@ -17,6 +17,9 @@ spec's folder (the project) and must stay inside it.
     [python]                         # optional
     sources = ["nodes"]              # Python files or folders the manifests' nodes use
     requirements = ["humanize==4.9.0"]   # pure-Python wheels from PyPI
+    numpy = "auto"                   # optional: true, false or "auto" (the default:
+                                     # numpy's Python package goes in when a node's
+                                     # code imports numpy; its C modules are built in)
 
     [[data]]                         # optional: more files the pipelines read
     path = "assets"                  # kept at the same place below the project
@@ -56,7 +59,7 @@ RESERVED_MOUNTS = ("/usr/local/lib", "/site-packages", "/tmp")
 TABLES = {
     "bundle": {"name", "version", "title", "description", "max_size", "default_pipeline"},
     "pipeline": {"name", "manifest", "title", "description", "input_kind"},
-    "python": {"sources", "requirements"},
+    "python": {"sources", "requirements", "numpy"},
     "data": {"path", "mount"},
     "model": {"name", "mount", "files", "product", "description"},
 }
@@ -98,6 +101,7 @@ class Spec:
     default_pipeline: str | None = None
     sources: tuple[Path, ...] = ()
     requirements: tuple[str, ...] = ()
+    numpy: bool | str = "auto"  # True, False or "auto" ([python] numpy)
     data: tuple[Data, ...] = ()
     models: tuple[Model, ...] = ()
     lock_path: Path = field(init=False)
@@ -245,6 +249,9 @@ def load(path: Path) -> Spec:
         for i, text in enumerate(r.strings(python, "sources", "[python]"))
     ]
     requirements = r.strings(python, "requirements", "[python]")
+    numpy = python.get("numpy", "auto")
+    if numpy not in (True, False, "auto"):
+        raise r.fail("[python].numpy", f'must be true, false or "auto", not {numpy!r}')
 
     data_items = []
     for where, table in r.tables(data, "data"):
@@ -279,6 +286,7 @@ def load(path: Path) -> Spec:
         default_pipeline=default,
         sources=tuple(sources),
         requirements=tuple(requirements),
+        numpy=numpy,
         data=tuple(data_items),
         models=tuple(models),
     )

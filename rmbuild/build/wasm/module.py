@@ -25,6 +25,8 @@ from ...core.ui import BuildError
 from ...run import executor, wasi
 from .. import cargo, whisper
 from . import builtins, flags, libpython, stdlib, wasmbin
+from . import numpy as numpy_build
+from . import preinit as wizer_preinit
 
 MODULE_NAME = f"{flags.RUST_BIN}.wasm"
 STRIPPED_NAME = f"{flags.RUST_BIN}.stripped.wasm"
@@ -110,14 +112,16 @@ def _cargo_cmd(reactor: bool = False) -> list[str]:
     ]
 
 
-def build_module() -> Path:
-    """Folder holding ``pipeline_executor_wasm.wasm`` (as linked), its stripped copy and sizes.json."""
+def build_module(numpy: bool = True) -> Path:
+    """Folder holding ``pipeline_executor_wasm.wasm`` (as linked), its stripped copy and sizes.json.
+    ``numpy=False``: the same runtime without numpy's built-in modules (a step of its own,
+    only to measure what numpy costs: ``checks/numpy_bench.py``)."""
     toolchains.ensure("wasm")
     libpython_dir = libpython.prepare()
     # lib/ of the zig-built whisper.cpp: the `whisper` feature links it
     whisper_lib = whisper.wasm_build() / "lib"
     # zlib (and later numpy) as built-in modules of the wasm CPython
-    python_builtins = builtins.build()
+    python_builtins = builtins.build(numpy)
     flags_probe = flags.rust_env_flags(linker="zig", python_lib_dir=str(libpython_dir), python_thread_obj="t.o")
     facts = {
         "rustc": toolchains.tool_version(toolchains.WASM_RUSTC, "--version"),
@@ -135,7 +139,7 @@ def build_module() -> Path:
     def build(out: Path) -> None:
         env = _cargo_env(libpython_dir, whisper_lib, python_builtins)
         release = paths.cargo_target_dir("wasm") / flags.RUST_TARGET / PROFILE
-        marker = builtins.marker().encode()
+        marker = builtins.marker(numpy).encode() + b"\0"  # NUL-terminated: exactly this table
         with cargo.target("wasm"):  # shared with other checkouts: see build/cargo.py
             for attempt in (1, 2):
                 ui.info("cargo for wasm32-wasip1 (first build also compiles std: a few minutes on 2 cores)")
@@ -155,7 +159,7 @@ def build_module() -> Path:
             (out / REACTOR_NAME).write_bytes(wasmbin.strip_custom_sections((release / REACTOR_NAME).read_bytes()))
         (out / "sizes.json").write_text(json.dumps(wasmbin.sizes(out / MODULE_NAME), indent=1) + "\n")
 
-    return steps.cached("wasm-module", inputs, facts, build)
+    return steps.cached("wasm-module" if numpy else "wasm-module-without-numpy", inputs, facts, build)
 
 
 def module_path(stripped: bool = True) -> Path:
@@ -163,13 +167,22 @@ def module_path(stripped: bool = True) -> Path:
     return build_module() / (STRIPPED_NAME if stripped else MODULE_NAME)
 
 
-def reactor_path() -> Path:
-    """The same runtime as a WASI reactor (stripped): ``_initialize`` and the ``rm_*`` exports."""
-    return build_module() / REACTOR_NAME
+def reactor_path(preinit: bool = True) -> Path:
+    """The same runtime as a WASI reactor (stripped): the ``rm_*`` exports. ``preinit``:
+    pre-initialised by Wizer (CPython started at build time, no ``_initialize``:
+    ``preinit.py``; what every host and bundle uses); else the plain module, whose host
+    calls ``_initialize`` first (for another Python start-up environment, e.g. another
+    ``PYTHONHASHSEED``)."""
+    plain = build_module() / REACTOR_NAME
+    return wizer_preinit.path(plain) if preinit else plain
 
 
-def layout() -> wasi.Layout:
-    """The module with the stdlib preopened and its environment: what every host runs."""
+def layout(numpy: bool = False) -> wasi.Layout:
+    """The module with the stdlib preopened and its environment: what every host runs.
+    ``numpy``: with numpy's Python package beside the stdlib (``numpy.zip`` on
+    PYTHONPATH; its extension modules are built into every module)."""
+    if numpy:
+        return wasi.Layout(module_path(), numpy_build.preopens(), dict(numpy_build.ENV), flags.RUST_BIN)
     return wasi.Layout(module_path(), stdlib.preopens(), dict(stdlib.ENV), flags.RUST_BIN)
 
 
@@ -177,10 +190,11 @@ def layout() -> wasi.Layout:
 # the wasm-build phase
 
 SMOKE_MANIFESTS = ("multiply_add.json", "python_node.json")
+NUMPY_SMOKE = "numpy_gain.json"  # runtime/examples/numpy: numpy imported, a vectorised gain
 
 
 def build(args: argparse.Namespace) -> int:
-    """Build the module, report its sizes, smoke-test it in wasmtime."""
+    """Build the module, report its sizes, smoke-test it in wasmtime; pre-initialise the reactor."""
     ui.step(f"{flags.RUST_BIN}: {flags.RUST_TARGET} with CPython {flags.PYTHON_VERSION} inside")
     out = build_module()
     sizes = json.loads((out / "sizes.json").read_text())
@@ -201,6 +215,18 @@ def build(args: argparse.Namespace) -> int:
         else:
             failures += 1
             ui.warn(f"smoke test {name}: exit {result.exit_code}\n{result.error_text}")
+    # numpy: its C modules are built in; its Python package beside the stdlib
+    zip_file = numpy_build.python_zip()
+    ui.ok(f"numpy {numpy_build.version()}: {zip_file} ({ui.human_bytes(zip_file.stat().st_size)})")
+    manifest = paths.EXAMPLES_DIR / "numpy" / NUMPY_SMOKE
+    result = executor.Wasmtime(layout(numpy=True)).run(executor.run_args(manifest.resolve()), dirs=[paths.EXAMPLES_DIR])
+    if result.exit_code == 0 and result.text.startswith("{"):
+        ui.ok(f"numpy in wasmtime: {NUMPY_SMOKE} ran ({result.compile_seconds + result.run_seconds:.2f} s)")
+    else:
+        failures += 1
+        ui.warn(f"numpy in wasmtime: {NUMPY_SMOKE}: exit {result.exit_code}\n{result.error_text}")
     if failures:
         raise BuildError(f"{failures} smoke test(s) failed in wasmtime")
+    pre = reactor_path()
+    ui.ok(f"reactor pre-initialised by Wizer: {pre} ({ui.human_bytes(pre.stat().st_size)})")
     return 0

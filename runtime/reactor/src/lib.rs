@@ -72,6 +72,16 @@ thread_local! {
     };
 }
 
+/// The registry for the first open: the process prepared as the command
+/// prepares it; in a module pre-initialised by Wizer, also the interpreter
+/// checked against the host's environment ([`preinit`]).
+fn prepare() -> Registry {
+    #[cfg(all(target_os = "wasi", feature = "python"))]
+    return preinit::prepare();
+    #[cfg(not(all(target_os = "wasi", feature = "python")))]
+    pipeline_runtime::wasi_host::prepare()
+}
+
 /// Record a call's outcome: the text in the output buffer, the return value.
 fn finish(state: &mut State, result: Result<(i32, String), Error>) -> i32 {
     match result {
@@ -177,9 +187,7 @@ pub unsafe extern "C" fn rm_session_open(
                 base_dir: (!base_dir.is_empty()).then(|| PathBuf::from(base_dir)),
                 python_print_to_stderr: true,
             };
-            let registry = state
-                .registry
-                .get_or_insert_with(pipeline_runtime::wasi_host::prepare);
+            let registry = state.registry.get_or_insert_with(prepare);
             let session = Session::open(manifest, registry, &options)?;
             let handle = state.next_handle;
             state.next_handle += 1;
@@ -259,6 +267,9 @@ pub extern "C" fn _initialize() {
         unsafe { __wasm_call_ctors() }
     }
 }
+
+#[cfg(all(target_os = "wasi", feature = "python"))]
+mod preinit;
 
 #[cfg(test)]
 mod tests;

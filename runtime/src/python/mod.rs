@@ -126,8 +126,8 @@ class Audio:
             import numpy
         except ModuleNotFoundError as exc:
             raise ModuleNotFoundError(
-                "Audio.array needs numpy, which this Python cannot import (the wasm runtime has no "
-                "numpy yet): use Audio.buffer, a float32 memoryview, or Audio.samples",
+                "Audio.array needs numpy, which this Python cannot import (a wasm bundle has numpy "
+                "when it is packed with it: [python] numpy): use Audio.buffer, a float32 memoryview, or Audio.samples",
                 name="numpy",
             ) from exc
         return numpy.frombuffer(self.buffer, dtype=numpy.float32)
@@ -239,17 +239,49 @@ fn start_interpreter() -> Result<()> {
     static START: std::sync::Once = std::sync::Once::new();
     let mut registered: Result<()> = Ok(());
     START.call_once(|| {
-        // CPython reads PYTHONHASHSEED while it initialises (a value the
-        // environment already has stays: it wins). Set in the process
-        // environment, so `os.environ` shows it and child processes inherit it.
-        if std::env::var_os(HASH_SEED_ENV).is_none_or(|v| v.is_empty()) {
-            std::env::set_var(HASH_SEED_ENV, DEFAULT_HASH_SEED);
-        }
+        default_hash_seed();
         registered = register_builtin_modules();
     });
     registered?;
     Python::initialize();
     Ok(())
+}
+
+/// Set `PYTHONHASHSEED` to [`DEFAULT_HASH_SEED`] in the process environment
+/// if it has no (non-empty) value. CPython reads it while it initialises (a
+/// value the environment already has stays: it wins); set in the process
+/// environment, so `os.environ` shows it and child processes inherit it.
+/// Call before anything reads the environment from another thread.
+pub fn default_hash_seed() {
+    if std::env::var_os(HASH_SEED_ENV).is_none_or(|v| v.is_empty()) {
+        std::env::set_var(HASH_SEED_ENV, DEFAULT_HASH_SEED);
+    }
+}
+
+/// Make the running interpreter's `os.environ` (the `posix.environ` dict it
+/// wraps) hold the process environment as it is now, in the same order, as
+/// if CPython had started now: for an interpreter started earlier under
+/// another environment (the reactor pre-initialised at build time). Nothing
+/// to do when CPython is not running.
+pub fn sync_environ() -> Result<()> {
+    // SAFETY: Py_IsInitialized may be called at any time, even before init.
+    if unsafe { pyo3::ffi::Py_IsInitialized() } == 0 {
+        return Ok(());
+    }
+    Python::attach(|py| -> PyResult<()> {
+        let environ = py.import("posix")?.getattr("environ")?;
+        let fresh = pyo3::types::PyDict::new(py);
+        for (key, value) in std::env::vars_os() {
+            fresh.set_item(
+                pyo3::types::PyBytes::new(py, key.as_encoded_bytes()),
+                pyo3::types::PyBytes::new(py, value.as_encoded_bytes()),
+            )?;
+        }
+        environ.call_method0("clear")?;
+        environ.call_method1("update", (fresh,))?;
+        Ok(())
+    })
+    .map_err(|e| Error::node(format!("cannot update the Python environment: {e}")))
 }
 
 /// The extra built-in modules linked into this build (wasm: zlib, see

@@ -110,7 +110,8 @@ fn audio_array_without_numpy_is_a_clear_module_not_found_error() {
     assert!(
         first.ends_with(
             "ModuleNotFoundError: Audio.array needs numpy, which this Python cannot import \
-             (the wasm runtime has no numpy yet): use Audio.buffer, a float32 memoryview, or Audio.samples"
+             (a wasm bundle has numpy when it is packed with it: [python] numpy): use Audio.buffer, \
+             a float32 memoryview, or Audio.samples"
         ),
         "{first}"
     );

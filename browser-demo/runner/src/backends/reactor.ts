@@ -1,8 +1,10 @@
 /**
  * The runtime as a WASI reactor (`runtime.reactor`, runtime/README.md "Reactor module")
- * on @bjorn3/browser_wasi_shim: instantiated once per session, `_initialize` called once,
- * then `rm_session_open` / `rm_session_push` / `rm_session_close` through the exported
- * memory. Mirrors rmbuild/run/reactor.py (the Python host in wasmtime).
+ * on @bjorn3/browser_wasi_shim: instantiated once per session, `_initialize` called once
+ * when exported (the bundles' reactor is pre-initialised at build time by Wizer, CPython
+ * already started, and has none: rmbuild/build/wasm/preinit.py), then `rm_session_open` /
+ * `rm_session_push` / `rm_session_close` through the exported memory. Mirrors
+ * rmbuild/run/reactor.py (the Python host in wasmtime).
  *
  * Synchronous like the shim: run it in a Worker. Python's print() goes to stderr,
  * collected per call.
