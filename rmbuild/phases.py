@@ -204,7 +204,11 @@ PHASES: tuple[Phase, ...] = (
         steps=(
             Step("speech", "only the speech part: reports/peers_speech.json", "checks.peers_bench:speech"),
             Step("python", "only the Python part: reports/peers_python.json", "checks.peers_bench:python"),
-            Step("emscripten", "only build whisper.cpp's emscripten example (Debian emscripten)", "checks.peers_bench:emscripten_build_command"),
+            Step(
+                "emscripten",
+                "only build whisper.cpp's emscripten example (Debian emscripten)",
+                "checks.peers_bench:emscripten_build_command",
+            ),
         ),
     ),
     Phase(

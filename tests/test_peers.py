@@ -40,7 +40,8 @@ def test_wer_is_errors_over_reference_words_and_needs_a_reference() -> None:
     assert pb.wer("one two three four", "one two three") == 0.25
     assert pb.wer("one two", "one two three four") == 1.0  # insertions can exceed 100 % together
     assert pb.pooled_wer([{"audio": "jfk.wav", "text": whisper.JFK_TEXT}, {"audio": "third.wav", "text": ""}]) == round(
-        len(whisper.normalise(whisper.THIRD_TEXT).split()) / (len(JFK.split()) + len(whisper.normalise(whisper.THIRD_TEXT).split())),
+        len(whisper.normalise(whisper.THIRD_TEXT).split())
+        / (len(JFK.split()) + len(whisper.normalise(whisper.THIRD_TEXT).split())),
         4,
     )
     with pytest.raises(ValueError, match="no words"):

@@ -300,12 +300,23 @@ def our_rows(built: dict[str, Path], audio_files: dict[str, Path], repeats: int,
     for row in wb.chromium_pipeline_runs(built, audio_files, SETTINGS, repeats):
         extra = {"first_run_rtf": round(row["first_run_seconds"] / row["audio_seconds"], 4)}
         rows.append(
-            _our_row("chromium", row["model"], row["setting"], row["audio"], row["audio_seconds"], row["run_seconds"], row["text"], extra)
+            _our_row(
+                "chromium",
+                row["model"],
+                row["setting"],
+                row["audio"],
+                row["audio_seconds"],
+                row["run_seconds"],
+                row["text"],
+                extra,
+            )
         )
     return rows
 
 
-def _our_row(host: str, kind: str, setting: str, audio: str, seconds: float, run_s: float, text: str, extra=None) -> dict:
+def _our_row(
+    host: str, kind: str, setting: str, audio: str, seconds: float, run_s: float, text: str, extra=None
+) -> dict:
     row = {
         "system": f"ours {host} {kind}",
         "peer": "ours",
@@ -377,7 +388,10 @@ def emscripten_run(build_dir: Path, model: Path, audio: Path) -> dict:
     if out["rc"] != 0:
         raise BuildError(f"whisper.cpp's emscripten full_default returned {out['rc']} on {audio.name}")
     lines = [re.sub(r"^\[[^\]]*-->[^\]]*\]\s*", "", line) for line in out["out"] if "-->" in line]
-    timings = {name: float(ms) for name, ms in re.findall(r"whisper_print_timings:\s+(\w+) time =\s+([\d.]+) ms", "\n".join(out["err"]))}
+    timings = {
+        name: float(ms)
+        for name, ms in re.findall(r"whisper_print_timings:\s+(\w+) time =\s+([\d.]+) ms", "\n".join(out["err"]))
+    }
     return {**out, "text": " ".join(line.strip() for line in lines), "timings_ms": timings}
 
 
@@ -445,7 +459,9 @@ def speech_report(repeats: int) -> dict:
     em_info, em = emscripten_rows(built, files, repeats)
     rows = ours + fw + em
     return {
-        "audio": {name: {"seconds": round(whisper.wav_seconds(p), 3), "text": TEXTS[name]} for name, p in files.items()},
+        "audio": {
+            name: {"seconds": round(whisper.wav_seconds(p), 3), "text": TEXTS[name]} for name, p in files.items()
+        },
         "rtf_definitions": RTF_DEFINITIONS,
         "wer_definition": "word-level Levenshtein distance / reference words, on rmbuild.build.whisper.normalise'd "
         "text (lower case, punctuation dropped); pooled: all errors / all words of the three audios",
@@ -561,7 +577,9 @@ def python_node(bundle: Path, counts: dict, samples: int) -> dict:
             results = []
             for i in range(samples):
                 ui.step(f"peers bench: Python, {peer} in Node ({i + 1}/{samples})")
-                proc = ui.run(["node", PEERS_JS / "node-python.mjs", path], cwd=PEERS_JS, capture=True, what=f"node ({peer})")
+                proc = ui.run(
+                    ["node", PEERS_JS / "node-python.mjs", path], cwd=PEERS_JS, capture=True, what=f"node ({peer})"
+                )
                 results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
             out[peer] = _python_summary(results)
     return out

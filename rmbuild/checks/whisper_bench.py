@@ -245,7 +245,14 @@ def bench_site(bundles: dict[str, Path], files: dict[str, Path] | None = None) -
         (root / "runner").symlink_to(dist)
         esbuild = paths.BROWSER_DEMO_DIR / "node_modules" / "esbuild" / "bin" / "esbuild"
         shim_ts = browser.RUNNER_DIR / "src" / "backends" / "shim.ts"
-        argv = [esbuild, shim_ts, "--bundle", "--format=esm", "--target=es2022", f"--outfile={root / 'shim' / 'shim.js'}"]
+        argv = [
+            esbuild,
+            shim_ts,
+            "--bundle",
+            "--format=esm",
+            "--target=es2022",
+            f"--outfile={root / 'shim' / 'shim.js'}",
+        ]
         ui.run(argv, cwd=paths.BROWSER_DEMO_DIR, quiet=True, what="esbuild (the runner's shim backend)")
         (root / "files").mkdir()
         for name, path in (files or {}).items():
@@ -272,7 +279,9 @@ def chromium_jobs(base: str, jobs: list[dict]) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="bench-chromium-") as tmp:
         config = Path(tmp) / "config.json"
         report = Path(tmp) / "report.json"
-        config.write_text(json.dumps({"chromium": str(browser.CHROMIUM), "base": base, "report": str(report), "jobs": jobs}))
+        config.write_text(
+            json.dumps({"chromium": str(browser.CHROMIUM), "base": base, "report": str(report), "jobs": jobs})
+        )
         ui.run(["node", PEERS_JS / "chromium.mjs", config], cwd=PEERS_JS, what="chromium (bench)")
         out = json.loads(report.read_text())
     if out["outside"]:
@@ -370,13 +379,24 @@ def chromium_cli_runs(built: dict[str, Path], audios: dict[str, Path], repeats: 
             runs.append({"key": f"{kind}/{audio_name}", "argv": argv, "mounts": mounts})
     ui.step(f"whisper bench: whisper-cli in Chromium (shim backend, Worker), {len(runs)} cases x {repeats}")
     with bench_site({}, files) as (base, _):
-        (job,) = chromium_jobs(base, [{"name": "cli", "fn": "cli", "args": {"module": "/files/whisper-cli.wasm", "runs": runs, "repeats": repeats}}])
+        (job,) = chromium_jobs(
+            base,
+            [
+                {
+                    "name": "cli",
+                    "fn": "cli",
+                    "args": {"module": "/files/whisper-cli.wasm", "runs": runs, "repeats": repeats},
+                }
+            ],
+        )
     out = []
     for row in job["value"]["rows"]:
         kind, audio_name = row["key"].split("/", 1)
         parsed = []
         for r in row["runs"]:
-            outcome = Outcome(r["exitCode"], r["stdout"].encode(), r["stderr"].encode(), r["runMs"] / 1000, host="chromium")
+            outcome = Outcome(
+                r["exitCode"], r["stdout"].encode(), r["stderr"].encode(), r["runMs"] / 1000, host="chromium"
+            )
             outcome.compile_seconds = r["compileMs"] / 1000
             parsed.append(tr._parse("chromium", built[kind], audios[audio_name], outcome, "shim"))
         best = min(parsed, key=lambda t: t.timings_ms.get("total", 1e12))
@@ -489,7 +509,9 @@ def _chart(report: dict[str, object], out: Path) -> None:
         ax3.bar([i + offset * w3 for i in x3], values, w3, label=name, color=color)
     ax3.set_xticks(list(x3), labels3)
     ax3.set_ylabel("RTF, lower is better")
-    ax3.set_title("Pipeline MediaReader -> Resample -> Whisper vs bare CLI (1 thread; Chromium: runner, shim)", fontsize=9)
+    ax3.set_title(
+        "Pipeline MediaReader -> Resample -> Whisper vs bare CLI (1 thread; Chromium: runner, shim)", fontsize=9
+    )
     ax3.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
