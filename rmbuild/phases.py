@@ -176,6 +176,13 @@ PHASES: tuple[Phase, ...] = (
         task="wasm.parity",
     ),
     Phase(
+        "hosts",
+        "the packed runner on Node 20 and 22, Deno, Bun and workerd: every example and demo pipeline like native",
+        "checks.hosts:run",
+        groups=("build",),
+        args=(extra("host names (default: all): node20 node22 deno bun workerd", "HOST"),),
+    ),
+    Phase(
         "wasm-bench",
         "size, start-up and per-item cost of wasm vs native: reports/wasm_bench.json",
         "checks.wasm_bench:run",
@@ -191,6 +198,15 @@ PHASES: tuple[Phase, ...] = (
         groups=("bench",),
         args=(full("3 runs per measurement, fastest kept"),),
         task="whisper.bench",
+        ci="benchmarks",
+    ),
+    Phase(
+        "sessions-bench",
+        "per-item latency one-shot vs session on every host, live captions, memory: reports/sessions_bench.{json,png}",
+        "checks.sessions_bench:run",
+        groups=("bench",),
+        args=(full("more items and repetitions"),),
+        task="sessions.bench",
         ci="benchmarks",
     ),
     Phase(

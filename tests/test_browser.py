@@ -1,6 +1,7 @@
 """The PipelineRunner under Node and the demo in Debian Chromium (both WASI
 backends; bundles from the built-in list, the file picker and the URL field; refused
-bundles explained on the page), through the same code as `nox -s browser`. Node, npm
+bundles explained on the page; sessions in the worker; live captions from a fake
+microphone; offline after the first visit), through the same code as `nox -s browser`. Node, npm
 and Chromium are installed by the toolchain check (apt, as root) or the tests fail
 saying what to install. The packed npm package: tests/test_npm_package.py."""
 
@@ -41,5 +42,35 @@ def test_chromium_end_to_end(site_and_expected) -> None:
         assert f"{opened} equals native" in names
     for refused in ("tampered", "truncated", "not a bundle", "HTTP 404", "an HTML page"):
         assert f"refused on the page ({refused})" in names
-    for shot in ("error-manifest", "open-file", "refused-tampered", "refused-HTTP-404"):
+    keys = list(json.loads(expected.read_text()))
+    for key in keys:
+        assert f"session in the worker: {key} merged equals native" in names
+        for label in ("plain", "isolated"):
+            assert f"offline ({label}): {key}" in names
+    for label in ("plain", "isolated"):
+        assert f"offline ({label}): the service worker cached every bundle opened" in names
+    for fault in (
+        "a malformed item (exit 4), the session goes on",
+        "push after close (exit 1)",
+        "a Python exception on item 2 (traceback), earlier results kept, later pushes fail",
+        "a model that fails at open (exit 3)",
+        "runner.close() rejects the pushes it had not answered (WorkerError)",
+        "a terminated worker rejects the pending push and later ones (WorkerError)",
+    ):
+        assert f"session fault: {fault}" in names
+    live = [k for k in keys if k.endswith("/live")]
+    assert live, "the whisper bundle has a live pipeline"
+    for key in live:
+        assert f"shim: {key}: live captions have the words" in names
+        assert report["live"][0]["wer"] <= 0.25
+        assert f"shim: {key}: the first caption arrives before the audio has finished playing" in names
+    assert report["live"] and report["live"][0]["captions"]
+    for shot in (
+        "error-manifest",
+        "open-file",
+        "refused-tampered",
+        "refused-HTTP-404",
+        "live-captions",
+        "offline-plain",
+    ):
         assert (paths.REPORTS_DIR / "screenshots" / f"{shot}.png").exists()

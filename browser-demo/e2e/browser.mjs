@@ -2,11 +2,15 @@
 //
 //   node e2e/browser.mjs CONFIG.json
 //
-// CONFIG: { isolatedUrl, plainUrl, expected: {"bundle/pipeline": stdout}, audio, bundlesDir, screenshots, chromium, report }
+// CONFIG: { isolatedUrl, plainUrl, expected: {"bundle/pipeline": stdout}, samples: {"bundle/pipeline": [items]},
+//          audio, live: {"bundle/pipeline": {file, text, seconds}}, liveWav, bundlesDir, screenshots, chromium, report }
 // Every example pipeline runs on each backend through the page's UI; its raw
 // output must equal the native runtime's. Bundles opened from the file picker
 // and the URL field run too; tampered, truncated, missing or non-bundle ones
-// are refused with the reason on the page. Chromium may reach 127.0.0.1 only:
+// are refused with the reason on the page. Sessions (runner.open) in the worker: every pipeline's
+// pushes merged equal native; faults. Live captions from a fake microphone (liveWav, looped by
+// Chromium). Offline: after a first visit the service worker serves everything; with the network
+// cut a reload still runs every pipeline. Chromium may reach 127.0.0.1 only:
 // anything else is aborted and fails the run. Writes a JSON report.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -24,7 +28,11 @@ function record(name, ok, detail = {}) {
   console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail.message ? `: ${detail.message}` : ""}`);
 }
 
-const { page, outside, consoleErrors, close } = await launch(config.chromium);
+// A fake microphone playing liveWav (in a loop), allowed without a prompt.
+const fakeMic = config.liveWav
+  ? ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", `--use-file-for-fake-audio-capture=${config.liveWav}`, "--autoplay-policy=no-user-gesture-required"]
+  : [];
+const { context, page, outside, consoleErrors, close } = await launch(config.chromium, fakeMic);
 
 async function settle(timeout = 180_000) {
   await page.waitForFunction(
@@ -82,6 +90,221 @@ async function runAndRead() {
   return { status, raw, error };
 }
 
+/** Word-level edit distance / the reference's length. */
+function wordErrorRate(ref, hyp) {
+  let prev = Array.from({ length: hyp.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= ref.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= hyp.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ref[i - 1] === hyp[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[hyp.length] / ref.length;
+}
+
+/** Live mode through the page: captions from the fake microphone; the words, and the first caption
+ *  before the audio has finished playing. */
+async function liveCaptions(name, live) {
+  await page.click("#live-start");
+  await page.waitForFunction(() => ["listening", "error"].includes(document.body.dataset.live ?? ""), null, { timeout: 120_000 });
+  const want = live.text;
+  const started = Date.now();
+  // Until the captions hold every word of one playing of the file (or 40 s).
+  await page
+    .waitForFunction(
+      (n) => {
+        const text = [...document.querySelectorAll("#captions p.caption")].map((p) => p.firstChild?.textContent ?? "").join(" ");
+        return text.toLowerCase().replace(/[^a-z0-9' ]+/g, " ").split(/\s+/).filter(Boolean).length >= n;
+      },
+      want.split(" ").length,
+      { timeout: 40_000 },
+    )
+    .catch(() => {});
+  await page.screenshot({ path: join(config.screenshots, "live-captions.png"), fullPage: true });
+  await page.click("#live-stop");
+  await page.waitForFunction(() => document.body.dataset.live === "stopped", null, { timeout: 60_000 });
+  const captions = await page.$$eval("#captions p.caption", (ps) =>
+    ps.map((p) => ({ text: p.firstChild?.textContent ?? "", latencyMs: Number(p.dataset.latencyMs), atMs: Number(p.dataset.atMs), flush: p.dataset.flush === "true" })),
+  );
+  const error = await page.$eval("#error", (e) => (e.hidden ? "" : e.textContent ?? ""));
+  const words = normalise(captions.map((c) => c.text).join(" "));
+  const first = captions[0];
+  const live_ = captions.filter((c) => !c.flush);
+  // tiny.en on windows of at most 3 s cut at pauses misses a word's onset now and then
+  // ("ask" -> "as"): the first playing's words, in order, with a word error rate of at most 25%.
+  const wer = wordErrorRate(want.split(" "), words.split(" ").slice(0, want.split(" ").length));
+  const okWords = wer <= 0.25;
+  const okFirst = first !== undefined && !first.flush && first.atMs < live.seconds * 1000;
+  record(`${name}: live captions have the words`, okWords && !error, { message: `WER ${wer.toFixed(2)}: ${words} | want ${want} ${error}` });
+  record(`${name}: the first caption arrives before the audio has finished playing`, okFirst, {
+    message: first ? `first at ${first.atMs} ms (audio ${live.seconds} s), latency ${first.latencyMs} ms` : "no caption",
+  });
+  liveReport.push({ captions, wer, seconds: live.seconds, elapsedMs: Date.now() - started, latencyMs: live_.map((c) => c.latencyMs) });
+  record(name, okWords && okFirst, {});
+}
+
+async function liveRefused(name) {
+  await page.click("#live-start");
+  await page.waitForFunction(() => !document.getElementById("error")?.hidden, null, { timeout: 30_000 });
+  const error = await page.$eval("#error", (e) => e.textContent ?? "");
+  const ok = /Backend unavailable/.test(error) && /cannot open sessions: @wasmer\/sdk runs WASI commands/.test(error);
+  record(name, ok, { message: error.slice(0, 240) });
+}
+
+/** In the page: sessions through the runner's worker (the package's API), every pipeline and the faults. */
+async function sessionsInTheWorker(base) {
+  await page.goto(`${base}?${new URLSearchParams({ backend: "shim", bundle: "multiply-add", sw: "off" })}`);
+  await page.waitForFunction(() => Number(document.body.dataset.loads ?? 0) >= 1, null, { timeout: 180_000 });
+  const cases = Object.keys(config.expected).map((key) => ({ key, items: config.samples?.[key] ?? null }));
+  const got = await page.evaluate(async (cases) => {
+    const { PipelineRunner, mergeResults } = globalThis.rmpkgDemo;
+    const out = {};
+    const runners = new Map();
+    for (const { key, items } of cases) {
+      const [bundle, pipeline] = key.split("/");
+      try {
+        if (!runners.has(bundle)) runners.set(bundle, await PipelineRunner.load(`bundles/${bundle}.rmpkg`));
+        const runner = runners.get(bundle);
+        const list = items ?? JSON.parse(await runner.manifest(pipeline)).inputs;
+        const session = await runner.open(pipeline);
+        const results = await Promise.all(list.map((item) => session.push(item))); // queued, in order
+        results.push(await session.close());
+        out[key] = { merged: mergeResults(results), compileMs: session.info.compileMs, opened: results.flatMap((r) => r.filesOpened) };
+      } catch (err) {
+        out[key] = { error: `${err.name}: ${err.message}` };
+      }
+    }
+    for (const r of runners.values()) await r.close();
+    return out;
+  }, cases);
+  const compiled = new Set();
+  for (const { key } of cases) {
+    const r = got[key];
+    const ok = r.merged === config.expected[key].trim() && r.opened.length === 0;
+    record(`session in the worker: ${key} merged equals native`, ok, ok ? {} : { message: r.error ?? `${r.merged} opened ${r.opened}` });
+    const bundle = key.split("/")[0];
+    if (compiled.has(bundle)) record(`session in the worker: ${key} reuses the compiled module`, r.compileMs === 0, { message: String(r.compileMs) });
+    compiled.add(bundle);
+  }
+
+  const faults = await page.evaluate(async () => {
+    const { PipelineRunner, PipelineError, WorkerError } = globalThis.rmpkgDemo;
+    const describe = (err) => ({ name: err.name, message: err.message, exitCode: err.exitCode, kind: err.kind, stderr: err.stderr, pipelineError: err instanceof PipelineError, workerError: err instanceof WorkerError });
+    const settle = (promises) => Promise.all(promises.map((p) => p.then((r) => ({ ok: r.text }), (e) => ({ err: describe(e) }))));
+    const out = {};
+    const math = await PipelineRunner.load("bundles/multiply-add.rmpkg");
+    let s = await math.open("multiply_add");
+    out.malformed = await settle([s.push(1), s.pushJson("[oops"), s.push(2)]);
+    await s.close();
+    out.afterClose = await settle([s.push(3)]);
+    const py = await PipelineRunner.load("bundles/python-node.rmpkg");
+    const source = "class P:\n    def process(self, x):\n        return 10 // x\n";
+    const manifest = { version: 1, nodes: [{ id: "p", type: "Python", params: { class: "P", source } }, { id: "out", type: "Output" }], connections: [{ from: "p", to: "out" }] };
+    s = await py.open(undefined, { manifest });
+    out.python = await settle([s.push(5), s.push(2), s.push(0), s.push(1)]);
+    out.pythonClose = (await s.close()).text;
+    const whisper = await PipelineRunner.load("bundles/whisper.rmpkg");
+    const live = JSON.parse(await whisper.manifest("live"));
+    live.nodes.find((n) => n.type === "Whisper").params.model = "/app/whisper/live.json";
+    out.badModel = await settle([whisper.open("live", { manifest: live })]);
+    // A long push still running: close() rejects it and what is queued behind it.
+    const tone = { $audio: { sample_rate: 16000, channels: 1, samples: Array.from({ length: 48000 }, (_, i) => 0.3 * Math.sin(i / 5)) } };
+    s = await whisper.open("transcribe");
+    const pending = [s.push(tone), s.push(tone)];
+    await new Promise((r) => setTimeout(r, 200));
+    await whisper.close();
+    out.closed = await settle([...pending, s.push(tone)]);
+    // terminate(): the worker is stopped in the middle of an item.
+    s = await py.open("python_inline");
+    const first = await s.push(1);
+    const slow = { version: 1, nodes: [{ id: "p", type: "Python", params: { class: "P", source: "class P:\n    def process(self, x):\n        while True:\n            pass\n" } }] };
+    const stuck = await py.open(undefined, { manifest: slow });
+    const hanging = stuck.push(1);
+    await new Promise((r) => setTimeout(r, 300));
+    py.terminate();
+    out.terminated = await settle([hanging, s.push(2)]);
+    out.terminatedFirst = first.text;
+    await math.close();
+    return out;
+  });
+  const f = faults;
+  const isErr = (r, kind, code, re) => r.err && r.err.pipelineError && r.err.kind === kind && r.err.exitCode === code && re.test(r.err.message);
+  record("session fault: a malformed item (exit 4), the session goes on",
+    f.malformed[0].ok === '{"outputs":{"out":[3]}}' && isErr(f.malformed[1], "inputs", 4, /^invalid inputs: not valid JSON/) && f.malformed[2].ok === '{"outputs":{"out":[5]}}',
+    { message: JSON.stringify(f.malformed).slice(0, 300) });
+  record("session fault: push after close (exit 1)", isErr(f.afterClose[0], "usage", 1, /^the session is closed$/), { message: JSON.stringify(f.afterClose) });
+  const py = f.python;
+  record("session fault: a Python exception on item 2 (traceback), earlier results kept, later pushes fail",
+    py[0].ok === '{"outputs":{"out":[2]}}' && py[1].ok === '{"outputs":{"out":[5]}}' &&
+      isErr(py[2], "node", 3, /^node 'p' \(Python\) failed on item 2: ZeroDivisionError/) && /Traceback \(most recent call last\)/.test(py[2].err.stderr) &&
+      isErr(py[3], "node", 3, /^session failed earlier: node 'p' \(Python\) failed on item 2/) && f.pythonClose === '{"outputs":{"out":[]}}',
+    { message: JSON.stringify(py).slice(0, 400) });
+  record("session fault: a model that fails at open (exit 3)", isErr(f.badModel[0], "node", 3, /failed to initialise: cannot load whisper model .*bad magic/), { message: JSON.stringify(f.badModel) });
+  const closedOk = f.closed.every((r) => r.err?.workerError) && /the runner was closed/.test(f.closed[0].err?.message ?? "");
+  record("session fault: runner.close() rejects the pushes it had not answered (WorkerError)", closedOk, { message: JSON.stringify(f.closed).slice(0, 300) });
+  const termOk = f.terminated.every((r) => r.err?.workerError) && /terminated/.test(f.terminated[0].err?.message ?? "") && /"total":101/.test(f.terminatedFirst);
+  record("session fault: a terminated worker rejects the pending push and later ones (WorkerError)", termOk, { message: JSON.stringify(f.terminated).slice(0, 300) });
+}
+
+/** Offline: a first visit (the service worker caches the page, the runner and the bundles it opens),
+ *  then the network is cut and a reload runs every pipeline from the cache. */
+async function offline(base, label) {
+  const q = (bundle, pipeline) => `${base}?${new URLSearchParams({ backend: "shim", bundle, ...(pipeline ? { pipeline } : {}) })}`;
+  await page.goto(q("multiply-add"));
+  await page.waitForFunction(() => document.body.dataset.sw === "controlled", null, { timeout: 60_000 });
+  const bundles = [...new Set(pipelines.map(([b]) => b))];
+  for (const bundle of bundles) {
+    await page.goto(q(bundle));
+    await page.waitForFunction(() => Number(document.body.dataset.loads ?? 0) >= 1, null, { timeout: 180_000 });
+    await settle();
+  }
+  const cached = await page.evaluate(async (bundles) => {
+    const keys = await Promise.all((await caches.keys()).map(async (k) => (await (await caches.open(k)).keys()).map((r) => new URL(r.url).pathname)));
+    return bundles.filter((b) => keys.flat().includes(`/bundles/${b}.rmpkg`));
+  }, bundles);
+  record(`offline (${label}): the service worker cached every bundle opened`, cached.length === bundles.length, { message: `cached ${cached.join(", ")}` });
+  await context.setOffline(true);
+  try {
+    for (const [bundle, pipeline] of pipelines) {
+      const key = `${bundle}/${pipeline}`;
+      const name = `offline (${label}): ${key}`;
+      try {
+        await page.goto(q(bundle, pipeline)).catch(() => page.reload());
+        await page.waitForFunction(() => Number(document.body.dataset.loads ?? 0) >= 1, null, { timeout: 180_000 });
+        const loaded = await settle();
+        if (loaded.state === "error") throw new Error(`load failed: ${await page.textContent("#bundle-error")}`);
+        let raw;
+        if (config.live?.[key]) {
+          raw = await page.evaluate(async ({ pipeline, items }) => {
+            const { runner, mergeResults } = globalThis.rmpkgDemo;
+            const s = await runner.open(pipeline);
+            const results = [];
+            for (const item of items) results.push(await s.push(item));
+            results.push(await s.close());
+            return mergeResults(results);
+          }, { pipeline, items: config.samples[key] });
+        } else if (config.audio?.[key]) {
+          await page.setInputFiles("#audio-file", config.audio[key].file);
+          await page.waitForFunction(() => (document.getElementById("audio-info")?.textContent ?? "") !== "", null, { timeout: 30_000 });
+          const { status } = await runAndRead();
+          const transcript = await page.$eval("#transcript", (e) => (e.hidden ? "" : e.textContent ?? ""));
+          record(name, status.state === "done" && normalise(transcript) === config.audio[key].text, { message: transcript });
+          continue;
+        } else {
+          raw = (await runAndRead()).raw;
+        }
+        const ok = raw.trim() === config.expected[key].trim();
+        record(name, ok, ok ? {} : { message: raw.slice(0, 300) });
+      } catch (err) {
+        record(name, false, { message: String(err) });
+      }
+    }
+    await page.screenshot({ path: join(config.screenshots, `offline-${label}.png`), fullPage: true });
+  } finally {
+    await context.setOffline(false);
+  }
+}
+
+const liveReport = [];
 const pipelines = Object.keys(config.expected).map((k) => k.split("/"));
 try {
   // 1. Every pipeline, both backends, on the cross-origin isolated server.
@@ -93,6 +316,12 @@ try {
         const loaded = await open(config.isolatedUrl, { backend, bundle, pipeline });
         if (loaded.state === "error") throw new Error(`load failed: ${await page.textContent("#error")}`);
         const used = await page.textContent("#backend-used");
+        const live = config.live?.[`${bundle}/${pipeline}`];
+        if (live) {
+          if (backend === "shim") await liveCaptions(name, live);
+          else await liveRefused(name);
+          continue;
+        }
         const sample = config.audio?.[`${bundle}/${pipeline}`];
         if (sample) {
           // An audio pipeline: upload the sample as a user would. The page decodes and
@@ -226,12 +455,27 @@ try {
     const back = await afterLoad(() => page.selectOption("#bundle", "multiply-add"));
     record("the built-in list works after a refusal", back.state === "idle", { message: back.text });
   }
+  // 6. Sessions through the worker: every pipeline, and the faults.
+  try {
+    await sessionsInTheWorker(config.isolatedUrl);
+  } catch (err) {
+    record("sessions in the worker", false, { message: String(err) });
+  }
+
+  // 7. Offline after the first visit, with COOP/COEP and without (GitHub Pages).
+  for (const [base, label] of [[config.plainUrl, "plain"], [config.isolatedUrl, "isolated"]]) {
+    try {
+      await offline(base, label);
+    } catch (err) {
+      record(`offline (${label})`, false, { message: String(err) });
+    }
+  }
 } finally {
   await close();
 }
 
 const unexpectedConsole = consoleErrors.filter((e) => !/Failed to load resource/.test(e));
 record("no request left 127.0.0.1", outside.length === 0, outside.length ? { message: outside.join(", ") } : {});
-writeFileSync(config.report, JSON.stringify({ results, outside, consoleErrors: unexpectedConsole }, null, 1));
+writeFileSync(config.report, JSON.stringify({ results, outside, consoleErrors: unexpectedConsole, live: liveReport }, null, 1));
 console.log(`${results.length - failures} passed, ${failures} failed`);
 process.exit(failures ? 1 : 0);

@@ -15,12 +15,12 @@ const FLAGS = [
 const local = (url) => ["data:", "blob:"].includes(url.protocol) || url.hostname === "127.0.0.1";
 
 /** Launch Chromium; returns its page, what left 127.0.0.1, the console errors, and close(). */
-export async function launch(executablePath) {
+export async function launch(executablePath, extraArgs = []) {
   const profile = mkdtempSync(join(tmpdir(), "rmpkg-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath,
     headless: true,
-    args: FLAGS,
+    args: [...FLAGS, ...extraArgs],
     viewport: { width: 1360, height: 1000 },
     deviceScaleFactor: 1,
   });

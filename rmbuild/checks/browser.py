@@ -10,23 +10,30 @@
 - ``serve``: a static server on 127.0.0.1 that sends COOP/COEP (the wasmer
   backend needs a cross-origin isolated page) or, with ``isolated=False``,
   plain headers (as GitHub Pages does);
-- ``test``: the Node unit tests (real module, both backends), the demo driven
-  in Debian Chromium through ``browser-demo/e2e/browser.mjs`` (every example
-  pipeline on each backend prints exactly what the native runtime prints; a
-  bundle opened from a file or a URL; refused bundles explained on the page; no
-  request leaves 127.0.0.1; screenshots in ``reports/screenshots/``), then the
-  packed package as a user installs it (``npm_package``).
+- ``test``: the Node unit tests (real module, both backends; sessions on the
+  reactor module), the demo driven in Debian Chromium through
+  ``browser-demo/e2e/browser.mjs`` (every example pipeline on each backend prints
+  exactly what the native runtime prints; a bundle opened from a file or a URL;
+  refused bundles explained on the page; sessions in the worker merged equal
+  native, and their faults; live captions from a fake microphone playing jfk.wav;
+  offline after the first visit through the service worker, with and without
+  COOP/COEP; no request leaves 127.0.0.1; screenshots in
+  ``reports/screenshots/``), then the packed package as a user installs it
+  (``npm_package``).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import functools
 import json
 import shutil
+import struct
 import threading
 import time
+import wave
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -181,7 +188,8 @@ def serve(args: argparse.Namespace) -> int:
 def expected_native(index_path: Path) -> Path:
     """Run every bundled pipeline's manifest with the native runtime; write what it prints.
 
-    Audio pipelines run on their sample (jfk.wav as a ``$audio`` item); the items go to
+    Audio pipelines run on their sample (jfk.wav as a ``$audio`` item), live ones on jfk.wav in
+    0.5 s chunks (their reference is the bundle in wasmtime, see ``_expected_live``); the items go to
     ``SAMPLES_NAME`` beside it (the Node tests feed the same items), and ``audio_samples()``
     names the WAV files the Chromium test uploads."""
     index = json.loads(index_path.read_text())
@@ -191,6 +199,10 @@ def expected_native(index_path: Path) -> Path:
         meta = rmpkg.read(index_path.parent / entry["file"]).metadata
         for pipeline in meta["pipelines"]:
             key = f"{entry['name']}/{pipeline['name']}"
+            if pipeline.get("input_kind") == "audio-stream":
+                expected[key] = _expected_live(index_path.parent / entry["file"], entry["name"], pipeline["name"])
+                samples[key] = stream_chunks(whisper.jfk_wav())
+                continue
             expected[key] = bundle.run_native(entry["name"], pipeline["name"]).decode()
             inputs = bundle.sample_inputs(bundle.pipeline_spec(entry["name"], pipeline["name"]))
             if inputs is not None:
@@ -199,6 +211,48 @@ def expected_native(index_path: Path) -> Path:
     out = index_path.parent / EXPECTED_NAME
     out.write_text(json.dumps(expected, indent=1) + "\n")
     return out
+
+
+STREAM_CHUNK_SECONDS = 0.5
+
+
+def _texts(stdout: bytes) -> list[str]:
+    return [whisper.normalise(v["text"]) for values in json.loads(stdout)["outputs"].values() for v in values]
+
+
+def _expected_live(bundle_path: Path, bundle_name: str, pipeline: str) -> str:
+    """A live pipeline's result for jfk.wav in chunks (one-shot run of the same items), from the
+    bundle in wasmtime: its quantized model rounds differently natively (README, Whisper), so the
+    reference for the wasm hosts' bytes is the wasm module's; the native runtime must give the same
+    words, window by window."""
+    chunks = stream_chunks(whisper.jfk_wav())
+    wasm = bundle.run_in_wasmtime(bundle_path, pipeline, inputs=chunks).check(f"wasmtime {bundle_name}/{pipeline}")
+    native = bundle.native_run(bundle.demo_spec(bundle_name), pipeline, chunks).check(
+        f"native {bundle_name}/{pipeline}"
+    )
+    words, native_words = _texts(wasm.stdout), _texts(native.stdout)
+    if words != native_words:
+        raise BuildError(f"{bundle_name}/{pipeline}: native and wasm captions differ: {native_words} vs {words}")
+    return wasm.stdout.decode()
+
+
+def stream_chunks(wav_path: Path, seconds: float = STREAM_CHUNK_SECONDS, loops: int = 1) -> list:
+    """A 16-bit PCM WAV (looped ``loops`` times) as ``$audio`` items of ``seconds`` each (the
+    last one shorter): the chunks a live pipeline's session is fed, as a microphone would."""
+    with wave.open(str(wav_path), "rb") as wav:
+        if wav.getsampwidth() != 2:
+            raise BuildError(f"{wav_path}: 16-bit PCM expected")
+        rate, channels, frames = wav.getframerate(), wav.getnchannels(), wav.readframes(wav.getnframes())
+    frames *= loops
+    step = round(seconds * rate) * channels * 2
+    items = []
+    for start in range(0, len(frames), step):
+        part = frames[start : start + step]
+        ints = struct.unpack(f"<{len(part) // 2}h", part)
+        data = struct.pack(f"<{len(ints)}f", *(v / 32768.0 for v in ints))
+        audio = {"sample_rate": rate, "channels": channels, "data_b64": base64.b64encode(data).decode()}
+        items.append({"$audio": audio})
+    return items
 
 
 def audio_samples(index_path: Path) -> dict[str, dict[str, str]]:
@@ -210,6 +264,25 @@ def audio_samples(index_path: Path) -> dict[str, dict[str, str]]:
             if wav is not None:
                 out[f"{entry['name']}/{name}"] = {"file": str(wav), "text": whisper.normalise(whisper.JFK_TEXT)}
     return out
+
+
+def live_samples(index_path: Path) -> dict[str, dict]:
+    """``{"bundle/pipeline": {"file", "text", "seconds"}}`` for live (``audio-stream``) pipelines: the
+    WAV Chromium's fake microphone plays in a loop, the words its captions must have, its length."""
+    out = {}
+    for entry in json.loads(index_path.read_text())["bundles"]:
+        meta = rmpkg.read(index_path.parent / entry["file"]).metadata
+        for pipeline in meta["pipelines"]:
+            if pipeline.get("input_kind") == "audio-stream":
+                wav = whisper.jfk_wav()
+                text = whisper.normalise(whisper.JFK_TEXT)
+                out[f"{entry['name']}/{pipeline['name']}"] = {"file": str(wav), "text": text, "seconds": _seconds(wav)}
+    return out
+
+
+def _seconds(wav_path: Path) -> float:
+    with wave.open(str(wav_path), "rb") as wav:
+        return wav.getnframes() / wav.getframerate()
 
 
 def node_tests(index_path: Path, expected: Path) -> None:
@@ -231,11 +304,15 @@ def browser_tests(root: Path, expected: Path) -> dict:
     SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
     report = paths.REPORTS_DIR / "browser.json"
     with serving(root, isolated=True) as isolated_url, serving(root, isolated=False) as plain_url:
+        samples_file = expected.parent / SAMPLES_NAME
         config = {
             "isolatedUrl": isolated_url,
             "plainUrl": plain_url,
             "expected": json.loads(expected.read_text()),
+            "samples": json.loads(samples_file.read_text()) if samples_file.exists() else {},
             "audio": audio_samples(expected.parent / "index.json"),
+            "live": live_samples(expected.parent / "index.json"),
+            "liveWav": str(whisper.jfk_wav()),
             "bundlesDir": str(root / "bundles"),
             "screenshots": str(SCREENSHOTS_DIR),
             "chromium": str(CHROMIUM),
@@ -244,7 +321,9 @@ def browser_tests(root: Path, expected: Path) -> dict:
         config_path = paths.REPORTS_DIR / "browser-config.json"
         config_path.write_text(json.dumps(config, indent=1))
         urls = f"{isolated_url} isolated, {plain_url} plain"
-        ui.step(f"Chromium: every pipeline on both backends, bundles from files and URLs ({urls})")
+        ui.step(
+            f"Chromium: every pipeline on both backends, bundles from files and URLs, sessions, live, offline ({urls})"
+        )
         ui.run(["node", "e2e/browser.mjs", config_path], cwd=paths.BROWSER_DEMO_DIR, what="browser tests")
     ui.ok(f"screenshots in {SCREENSHOTS_DIR}, report {report}")
     return json.loads(report.read_text())

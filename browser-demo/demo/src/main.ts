@@ -1,6 +1,15 @@
 /** The demo page: open a bundle (built-in list, local file or URL), pick a pipeline, edit its manifest, run it. */
-import { BundleError, PipelineError, PipelineRunner, type BackendChoice } from "@remotemedia/wasm-runner";
+import {
+  BackendUnavailableError,
+  BundleError,
+  mergeResults,
+  PipelineError,
+  PipelineRunner,
+  WorkerError,
+  type BackendChoice,
+} from "@remotemedia/wasm-runner";
 import { decodeAudioFile, recordAudio, toAudioValue, type MonoAudio } from "./audio.js";
+import { LiveCaptions, type Caption } from "./live.js";
 import { $, el, human } from "./dom.js";
 import { clearBundle, renderInfo, renderResult } from "./render.js";
 import { fetchIndex, fromFile, fromIndex, fromUrl, type IndexEntry, type Opened } from "./sources.js";
@@ -26,6 +35,7 @@ let runner: PipelineRunner | undefined;
 let loading: Promise<void> = Promise.resolve();
 let loads = 0;
 let audio: MonoAudio | undefined;
+let live: LiveCaptions | undefined;
 
 function setStatus(state: "idle" | "loading" | "running" | "done" | "error", text: string): void {
   statusEl.dataset.state = state;
@@ -74,6 +84,7 @@ async function showPipeline(): Promise<void> {
   $("pipeline-desc").textContent = p?.description ?? "";
   manifestBox.value = await runner.manifest(pipelineSel.value);
   $("audio-panel").hidden = p?.input_kind !== "audio";
+  $("live-panel").hidden = p?.input_kind !== "audio-stream";
   $("transcript").hidden = true;
 }
 
@@ -87,6 +98,7 @@ async function open(next: () => Opened | Promise<Opened>, preferredPipeline?: st
   const old = runner;
   runner = undefined;
   try {
+    await stopLive();
     await old?.close();
     opened = await next();
     setStatus("loading", `loading ${opened.label}…`);
@@ -143,7 +155,76 @@ async function run(): Promise<void> {
   }
 }
 
+const captionsEl = $("captions");
+const liveStart = $<HTMLButtonElement>("live-start");
+const liveStop = $<HTMLButtonElement>("live-stop");
+const liveStatus = $("live-status");
+let captionCount = 0;
+
+function showCaption(c: Caption): void {
+  if (!c.text) return; // a window without words (silence, [BLANK_AUDIO])
+  if (captionCount++ === 0) {
+    captionsEl.replaceChildren();
+    captionsEl.dataset.firstAtMs = c.atMs.toFixed(0);
+  }
+  const lat = c.audioSeconds > 0 ? `${c.latencyMs.toFixed(0)} ms after its audio` : "at stop (the flush)";
+  const p = el("p", { className: "caption" }, c.text, el("span", { className: "lat", textContent: lat }));
+  p.dataset.latencyMs = c.latencyMs.toFixed(1);
+  p.dataset.atMs = c.atMs.toFixed(0);
+  p.dataset.flush = String(c.audioSeconds === 0);
+  captionsEl.append(p);
+  captionsEl.scrollTop = captionsEl.scrollHeight;
+  captionsEl.dataset.count = String(captionCount);
+  if (c.audioSeconds > 0) {
+    $("latency").textContent =
+      `latency: ${c.latencyMs.toFixed(0)} ms from the end of the window's audio to its caption ` +
+      `(first caption ${(Number(captionsEl.dataset.firstAtMs) / 1000).toFixed(1)} s after the first sample)`;
+  }
+}
+
+async function startLive(): Promise<void> {
+  if (!runner || live) return;
+  liveStart.disabled = true;
+  errorEl.hidden = true;
+  captionCount = 0;
+  captionsEl.dataset.count = "0";
+  delete captionsEl.dataset.firstAtMs;
+  captionsEl.replaceChildren(el("p", { className: "muted", textContent: "listening…" }));
+  try {
+    live = await LiveCaptions.start(runner, pipelineSel.value, manifestBox.value, {
+      caption: showCaption,
+      status: (text) => (liveStatus.textContent = text),
+      error: (err) => showError(errorEl, err),
+    });
+    liveStop.disabled = false;
+    document.body.dataset.live = "listening";
+  } catch (err) {
+    showError(errorEl, err);
+    liveStart.disabled = false;
+    document.body.dataset.live = "error";
+  }
+}
+
+async function stopLive(): Promise<void> {
+  const current = live;
+  if (!current) return;
+  live = undefined;
+  liveStop.disabled = true;
+  liveStatus.textContent = "stopping (the last window)…";
+  try {
+    await current.stop();
+    liveStatus.textContent = "stopped";
+  } catch (err) {
+    showError(errorEl, err);
+  } finally {
+    liveStart.disabled = false;
+    document.body.dataset.live = "stopped";
+  }
+}
+
 function wireAudio(): void {
+  liveStart.onclick = () => void startLive();
+  liveStop.onclick = () => void stopLive();
   $<HTMLInputElement>("audio-file").onchange = async (e) => {
     const file = (e.target as HTMLInputElement).files?.[0];
     if (!file) return;
@@ -171,7 +252,20 @@ function wireAudio(): void {
   };
 }
 
+/** Offline after the first visit (static/sw.js); body[data-sw] says when it controls the page. */
+function registerServiceWorker(): void {
+  if (!("serviceWorker" in navigator) || params.get("sw") === "off") return;
+  const mark = () => (document.body.dataset.sw = navigator.serviceWorker.controller ? "controlled" : "installing");
+  navigator.serviceWorker.addEventListener("controllerchange", mark);
+  navigator.serviceWorker.register("sw.js").then(mark, (err) => {
+    document.body.dataset.sw = "failed";
+    console.warn(`service worker not registered: ${(err as Error).message}`);
+  });
+  mark();
+}
+
 async function main(): Promise<void> {
+  registerServiceWorker();
   renderEnv();
   const backend = params.get("backend");
   if (backend) {
@@ -216,6 +310,17 @@ async function main(): Promise<void> {
 
 // For tests and the curious: the library and the page state.
 Object.assign(globalThis, {
-  rmpkgDemo: { PipelineRunner, BundleError, PipelineError, loaded: () => loading, get runner() { return runner; } },
+  rmpkgDemo: {
+    PipelineRunner,
+    BundleError,
+    PipelineError,
+    BackendUnavailableError,
+    WorkerError,
+    mergeResults,
+    loaded: () => loading,
+    get runner() {
+      return runner;
+    },
+  },
 });
 void main();

@@ -1,5 +1,16 @@
 // A user's TypeScript against the package's declarations (strict, no @types/node, no @wasmer/sdk).
-import { BundleError, PipelineError, PipelineRunner, type RunnerOptions, type RunResult } from "@remotemedia/wasm-runner";
+import {
+  audioValue,
+  BundleError,
+  mergeResults,
+  PipelineError,
+  PipelineRunner,
+  WorkerError,
+  type PipelineSession,
+  type RunnerOptions,
+  type RunResult,
+  type SessionResult,
+} from "@remotemedia/wasm-runner";
 
 const options: RunnerOptions = { backend: "auto", sha256: "0".repeat(64), workerUrl: new URL("https://example.org/worker.js") };
 export async function run(bytes: Uint8Array): Promise<RunResult> {
@@ -17,3 +28,15 @@ export async function run(bytes: Uint8Array): Promise<RunResult> {
 }
 // @ts-expect-error: not a backend
 export const wrong: RunnerOptions = { backend: "wasm3" };
+
+// Sessions: open, push, close; typed results and errors.
+export async function live(bytes: Uint8Array, chunk: Float32Array): Promise<string> {
+  const runner = await PipelineRunner.load(bytes);
+  const session: PipelineSession = await runner.open("live", { manifest: { version: 1 } });
+  const first: SessionResult = await session.push(audioValue(chunk, 48000));
+  const rest = await session.close();
+  await runner.close();
+  if (first.result.outputs["out"]?.length === 0) console.log(first.timings.callMs, first.memoryBytes);
+  return mergeResults([first, rest]);
+}
+export const isWorkerError = (err: unknown): boolean => err instanceof WorkerError;

@@ -6,9 +6,20 @@
 import { BackendUnavailableError, BundleError, errorKind, PipelineError } from "./bundle/errors.js";
 import { findPipeline, guestPath, mountFiles, mountOf, readBundle, type Bundle } from "./bundle/rmpkg.js";
 import type { GuestMount, WasiBackend } from "./backends/backend.js";
+import { ShimReactor, type ReactorReply } from "./backends/reactor.js";
 import { ShimBackend } from "./backends/shim.js";
 import { checkWasmerAvailable, isNode, WasmerBackend } from "./backends/wasmer.js";
-import type { BackendChoice, BackendName, LoadInfo, PipelineOutputs, RunRequest, RunResult } from "./types.js";
+import type {
+  BackendChoice,
+  BackendName,
+  LoadInfo,
+  OpenOptions,
+  PipelineOutputs,
+  RunRequest,
+  RunResult,
+  SessionInfo,
+  SessionResult,
+} from "./types.js";
 
 type WasmerSdk = typeof import("@wasmer/sdk");
 
@@ -70,6 +81,8 @@ export class Engine {
   readonly bundle: Bundle;
   readonly backend: WasiBackend;
   readonly info: LoadInfo;
+  #sessions = new Map<number, EngineSession>();
+  #nextSession = 1;
 
   private constructor(bundle: Bundle, backend: WasiBackend, info: LoadInfo) {
     this.bundle = bundle;
@@ -105,16 +118,16 @@ export class Engine {
     return decoder.decode(this.bundle.files.get(entry.manifest)!);
   }
 
+  #manifestOf(entryName: string, manifest: string | object | undefined): string {
+    if (manifest === undefined) return this.manifestText(entryName);
+    return typeof manifest === "string" ? manifest : JSON.stringify(manifest, null, 2);
+  }
+
   async run(request: RunRequest = {}): Promise<RunResult> {
     const started = performance.now();
     const meta = this.bundle.metadata;
     const entry = findPipeline(this.bundle, request.pipeline);
-    let manifest =
-      request.manifest === undefined
-        ? this.manifestText(entry.name)
-        : typeof request.manifest === "string"
-          ? request.manifest
-          : JSON.stringify(request.manifest, null, 2);
+    let manifest = this.#manifestOf(entry.name, request.manifest);
     if (request.inputs !== undefined) {
       let parsed: unknown;
       try {
@@ -185,7 +198,87 @@ export class Engine {
     };
   }
 
+  /** Open a session on the bundle's reactor module: one instance per session, kept warm
+   *  (CPython, Python instances, models) until `closeSession`. */
+  async openSession(pipeline?: string, options: OpenOptions = {}): Promise<SessionInfo & { id: number }> {
+    const meta = this.bundle.metadata;
+    if (!(this.backend instanceof ShimBackend)) {
+      throw new BackendUnavailableError(
+        `the ${this.backend.name} backend cannot open sessions: @wasmer/sdk runs WASI commands (a _start that runs to ` +
+          "exit), not reactors, whose functions a session calls item by item; open sessions on the shim backend",
+      );
+    }
+    const reactorPath = meta.runtime.reactor;
+    if (reactorPath === undefined) {
+      throw new BundleError(
+        `bundle '${meta.name}' has no reactor module (runtime.reactor), which sessions need: pack it again with a current rmbuild`,
+      );
+    }
+    const entry = findPipeline(this.bundle, pipeline);
+    const manifest = this.#manifestOf(entry.name, options.manifest);
+    const manifestPath = guestPath(meta, entry.manifest);
+    const baseDir = manifestPath.slice(0, manifestPath.lastIndexOf("/")) || "/";
+    const key = meta.members.find((m) => m.path === reactorPath)!.sha256;
+    const { module, compileMs } = await this.backend.compile(key, this.bundle.files.get(reactorPath)!);
+    const t = performance.now();
+    const mounts: GuestMount[] = [...meta.wasi_deps, ...meta.models].map((m) => ({ guest: m.mount, files: mountFiles(this.bundle, m) }));
+    const reactor = await ShimReactor.instantiate(module, meta.runtime.env, mounts, meta.runtime.exit_codes);
+    const { handle, filesOpened } = reactor.open(manifest, baseDir);
+    const openMs = performance.now() - t;
+    const id = this.#nextSession++;
+    this.#sessions.set(id, { reactor, handle, pushed: 0, closed: false });
+    return { id, pipeline: entry.name, backend: this.backend.name, manifest, compileMs, openMs, memoryBytes: reactor.memoryBytes, filesOpened };
+  }
+
+  #session(id: number): EngineSession {
+    const s = this.#sessions.get(id);
+    if (!s) throw new PipelineError(`unknown session ${id}`, 1, "usage", `error: unknown session ${id}\n`);
+    if (s.closed) throw new PipelineError("the session is closed", 1, "usage", "error: the session is closed\n");
+    return s;
+  }
+
+  /** Push one item (JSON text in the runtime's value encoding) -> that item's result. */
+  pushSession(id: number, item: string): SessionResult {
+    const s = this.#session(id);
+    const t = performance.now();
+    const reply = s.reactor.push(s.handle, item);
+    const index = s.pushed++;
+    return sessionResult(reply, index, s.reactor.memoryBytes, performance.now() - t);
+  }
+
+  /** Close: flush the nodes -> what that produced; the instance is dropped either way. */
+  closeSession(id: number): SessionResult {
+    const s = this.#session(id);
+    s.closed = true;
+    const t = performance.now();
+    try {
+      const reply = s.reactor.close(s.handle);
+      return sessionResult(reply, s.pushed, s.reactor.memoryBytes, performance.now() - t);
+    } finally {
+      this.#sessions.delete(id);
+    }
+  }
+
   close(): Promise<void> {
+    this.#sessions.clear();
     return this.backend.close();
   }
+}
+
+interface EngineSession {
+  reactor: ShimReactor;
+  handle: number;
+  pushed: number;
+  closed: boolean;
+}
+
+function sessionResult(reply: ReactorReply, index: number, memoryBytes: number, callMs: number): SessionResult {
+  const { text, stderr, filesOpened } = reply;
+  let result: PipelineOutputs;
+  try {
+    result = JSON.parse(text) as PipelineOutputs;
+  } catch {
+    throw new PipelineError(`the reactor returned no JSON result (${JSON.stringify(text.slice(0, 200))})`, 0, "unknown", stderr);
+  }
+  return { result, text, stderr, index, memoryBytes, filesOpened, timings: { callMs, totalMs: callMs } };
 }

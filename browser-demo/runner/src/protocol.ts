@@ -1,6 +1,6 @@
 /** Messages between PipelineRunner (main thread) and its Web Worker. */
-import { BackendUnavailableError, BundleError, PipelineError, type PipelineErrorKind } from "./bundle/errors.js";
-import type { BackendName, LoadInfo, RunRequest, RunResult } from "./types.js";
+import { BackendUnavailableError, BundleError, PipelineError, WorkerError, type PipelineErrorKind } from "./bundle/errors.js";
+import type { BackendName, LoadInfo, OpenOptions, RunRequest, RunResult, SessionInfo, SessionResult } from "./types.js";
 
 export type Request =
   | {
@@ -13,6 +13,9 @@ export type Request =
     }
   | { id: number; type: "run"; request: RunRequest }
   | { id: number; type: "manifest"; pipeline?: string }
+  | { id: number; type: "open"; pipeline?: string; options: OpenOptions }
+  | { id: number; type: "push"; session: number; item: string }
+  | { id: number; type: "session-close"; session: number }
   | { id: number; type: "close" };
 
 export interface SerializedError {
@@ -24,7 +27,7 @@ export interface SerializedError {
 }
 
 export type Response =
-  | { id: number; ok: true; value: LoadInfo | RunResult | string | null }
+  | { id: number; ok: true; value: LoadInfo | RunResult | SessionInfo | SessionResult | string | null }
   | { id: number; ok: false; error: SerializedError };
 
 export function serializeError(err: unknown): SerializedError {
@@ -43,6 +46,8 @@ export function deserializeError(e: SerializedError): Error {
       return new BundleError(e.message);
     case "BackendUnavailableError":
       return new BackendUnavailableError(e.message);
+    case "WorkerError":
+      return new WorkerError(e.message);
     default: {
       const err = new Error(e.message);
       err.name = e.name;

@@ -13,10 +13,22 @@
  * workers. With `worker: false` (or where Worker does not exist, e.g. Node) it
  * runs in the calling thread.
  */
+import { WorkerError } from "./bundle/errors.js";
 import type { BundleMetadata } from "./bundle/rmpkg.js";
 import { Engine, resolveBackend } from "./engine.js";
 import { deserializeError, type Request, type Response } from "./protocol.js";
-import type { BackendName, BundleSource, LoadInfo, RunnerOptions, RunRequest, RunResult } from "./types.js";
+import { PipelineSession, type SessionTransport } from "./session.js";
+import type {
+  BackendName,
+  BundleSource,
+  LoadInfo,
+  OpenOptions,
+  RunnerOptions,
+  RunRequest,
+  RunResult,
+  SessionInfo,
+  SessionResult,
+} from "./types.js";
 
 /** The self-contained worker script (dist/worker.js), put here by scripts/build.mjs. */
 declare const __RMPKG_WORKER_SOURCE__: string;
@@ -51,6 +63,8 @@ export class PipelineRunner {
   #worker: Worker | undefined;
   #pending = new Map<number, Pending>();
   #nextId = 1;
+  /** Why calls fail from now on (closed, terminated, the worker died); unset while it works. */
+  #gone: string | undefined;
 
   private constructor(info: LoadInfo, engine?: Engine, worker?: Worker) {
     this.info = info;
@@ -92,9 +106,8 @@ export class PipelineRunner {
     worker.onmessage = (event: MessageEvent<Response>) => runner.#settle(event.data);
     worker.onerror = (event: ErrorEvent) => {
       const hint = inline ? " (a Content-Security-Policy without worker-src blob: forbids the inline worker: pass workerUrl)" : "";
-      const err = new Error(`pipeline worker failed: ${event.message || `could not start ${scriptUrl}${hint}`}`);
-      for (const p of runner.#pending.values()) p.reject(err);
-      runner.#pending.clear();
+      event.preventDefault?.();
+      runner.#stop(`pipeline worker failed: ${event.message || `could not start ${scriptUrl}${hint}`}`);
     };
     try {
       (runner as { info: LoadInfo }).info = (await runner.#call({ type: "load", ...load })) as LoadInfo;
@@ -115,7 +128,16 @@ export class PipelineRunner {
     else pending.reject(deserializeError(reply.error));
   }
 
+  /** The worker is gone: every unanswered call is rejected with a WorkerError, and so is every later one. */
+  #stop(why: string): void {
+    this.#gone ??= why;
+    const err = new WorkerError(`${why}: the call was not answered`);
+    for (const p of this.#pending.values()) p.reject(err);
+    this.#pending.clear();
+  }
+
   #call(msg: WithoutId<Request>): Promise<unknown> {
+    if (this.#gone !== undefined) return Promise.reject(new WorkerError(this.#gone));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
@@ -139,11 +161,49 @@ export class PipelineRunner {
     return result;
   }
 
+  /** Open a pipeline as a session on the bundle's reactor module (`runtime.reactor`): its nodes are
+   *  built once (CPython started, Python classes instantiated, models loaded) and kept, warm, for
+   *  every item pushed until `close()`. Shim backend only: on wasmer it throws BackendUnavailableError.
+   *  A start-up failure (e.g. a model that does not load) is a PipelineError. */
+  async open(pipeline?: string, options: OpenOptions = {}): Promise<PipelineSession> {
+    if (this.#engine) {
+      const engine = this.#engine;
+      const { id, ...info } = await engine.openSession(pipeline, options);
+      const local: SessionTransport = {
+        push: async (session, item) => engine.pushSession(session, item),
+        close: async (session) => engine.closeSession(session),
+      };
+      return new PipelineSession(id, info, local);
+    }
+    const { id, ...info } = (await this.#call({
+      type: "open",
+      ...(pipeline !== undefined ? { pipeline } : {}),
+      options,
+    })) as SessionInfo & { id: number };
+    const remote: SessionTransport = {
+      push: (session, item) => this.#call({ type: "push", session, item }) as Promise<SessionResult>,
+      close: (session) => this.#call({ type: "session-close", session }) as Promise<SessionResult>,
+    };
+    return new PipelineSession(id, info, remote);
+  }
+
+  /** Close the runner: its worker ends, and with it every session. Calls not answered yet
+   *  (a push still running or queued) are rejected with a WorkerError. */
   async close(): Promise<void> {
     if (this.#engine) await this.#engine.close();
-    if (this.#worker) {
-      await this.#call({ type: "close" }).catch(() => undefined);
+    if (this.#worker && this.#gone === undefined) {
+      if (this.#pending.size === 0) await this.#call({ type: "close" }).catch(() => undefined);
+      this.#stop("the runner was closed");
       this.#worker.terminate();
+    }
+  }
+
+  /** Stop the worker at once, without waiting for what it is doing (e.g. a long push): every
+   *  unanswered call is rejected with a WorkerError, the runner and its sessions are unusable. */
+  terminate(): void {
+    if (this.#worker) {
+      this.#worker.terminate();
+      this.#stop("the pipeline worker was terminated");
     }
   }
 }

@@ -79,3 +79,48 @@ export interface LoadInfo {
   fetchMs: number;
   verifyMs: number;
 }
+
+export interface OpenOptions {
+  /** Manifest to open instead of the pipeline's own (text or object). Its relative paths resolve
+   *  where the shipped manifest is, as for `run`. */
+  manifest?: string | object;
+}
+
+/** An open session (`runner.open`). */
+export interface SessionInfo {
+  pipeline: string;
+  backend: BackendName;
+  /** The manifest text that was opened. */
+  manifest: string;
+  /** Compiling the reactor module (0 when cached from an earlier open of the same bundle). */
+  compileMs: number;
+  /** Instantiating the reactor, `_initialize` and `rm_session_open` (every node built: Python
+   *  modules imported and classes instantiated, models loaded). */
+  openMs: number;
+  /** The reactor's linear memory after the open, in bytes. */
+  memoryBytes: number;
+  /** The files the module opened (guest paths): the Python stdlib, modules, models, read once here. */
+  filesOpened: string[];
+}
+
+/** What one push (or the close) produced. */
+export interface SessionResult {
+  /** The result document for this item (close: the flush's): `{"outputs": {...}}`, parsed. */
+  result: PipelineOutputs;
+  /** The same document exactly as the runtime wrote it (compact JSON, no newline). */
+  text: string;
+  /** What the module wrote on stderr during the call (Python's print()). */
+  stderr: string;
+  /** Items accepted before this one (0 for the first push; malformed items are not counted); the close's: all of them. */
+  index: number;
+  /** The reactor's linear memory after the call, in bytes. */
+  memoryBytes: number;
+  /** The files the module opened during the call (none for a Whisper item: the model stays loaded). */
+  filesOpened: string[];
+  timings: {
+    /** In the module: writing the item, the call, reading the result. */
+    callMs: number;
+    /** This call end to end as seen by the caller (queueing and the worker's messages included). */
+    totalMs: number;
+  };
+}

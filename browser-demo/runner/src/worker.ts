@@ -25,6 +25,15 @@ async function handle(msg: Request): Promise<Value> {
     case "manifest":
       if (!engine) throw new Error("no bundle loaded");
       return engine.manifestText(msg.pipeline);
+    case "open":
+      if (!engine) throw new Error("no bundle loaded");
+      return await engine.openSession(msg.pipeline, msg.options);
+    case "push":
+      if (!engine) throw new Error("no bundle loaded");
+      return engine.pushSession(msg.session, msg.item);
+    case "session-close":
+      if (!engine) throw new Error("no bundle loaded");
+      return engine.closeSession(msg.session);
     case "close":
       await engine?.close();
       engine = undefined;
@@ -32,8 +41,11 @@ async function handle(msg: Request): Promise<Value> {
   }
 }
 
-scope.onmessage = async (event: MessageEvent<Request>) => {
-  const msg = event.data;
+// One message at a time, in the order they came: a session's pushes never interleave
+// (a push sent before the previous one was answered waits for it).
+let queue: Promise<void> = Promise.resolve();
+
+async function answer(msg: Request): Promise<void> {
   let reply: Response;
   try {
     reply = { id: msg.id, ok: true, value: await handle(msg) };
@@ -41,4 +53,9 @@ scope.onmessage = async (event: MessageEvent<Request>) => {
     reply = { id: msg.id, ok: false, error: serializeError(err) };
   }
   scope.postMessage(reply);
+}
+
+scope.onmessage = (event: MessageEvent<Request>) => {
+  const msg = event.data;
+  queue = queue.then(() => answer(msg));
 };

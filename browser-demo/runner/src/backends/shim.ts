@@ -13,6 +13,7 @@ import {
   WASIProcExit,
 } from "@bjorn3/browser_wasi_shim";
 import { now, TRAP_EXIT_CODE, type GuestMount, type WasiBackend, type WasiJob, type WasiOutcome } from "./backend.js";
+import { compileModule } from "./modules.js";
 import { ReadonlyFile } from "./readonly-file.js";
 
 type Tree = Map<string, Tree | Uint8Array>;
@@ -41,7 +42,7 @@ function toInodes(tree: Tree): Map<string, Inode> {
   return out;
 }
 
-function preopen(mount: GuestMount): PreopenDirectory {
+export function preopen(mount: GuestMount): PreopenDirectory {
   return new PreopenDirectory(mount.guest, toInodes(toTree(mount.files)));
 }
 
@@ -49,16 +50,19 @@ export class ShimBackend implements WasiBackend {
   readonly name = "shim" as const;
   #modules = new Map<string, WebAssembly.Module>();
 
+  /** The compiled module for `key` (its sha256), compiled on first use; compileMs 0 when cached. */
+  async compile(key: string, bytes: Uint8Array): Promise<{ module: WebAssembly.Module; compileMs: number }> {
+    const t = now();
+    let module = this.#modules.get(key);
+    if (module) return { module, compileMs: 0 };
+    module = await compileModule(bytes, key);
+    this.#modules.set(key, module);
+    return { module, compileMs: now() - t };
+  }
+
   async run(job: WasiJob): Promise<WasiOutcome> {
+    const { module, compileMs } = await this.compile(job.moduleKey, job.module);
     let t = now();
-    let module = this.#modules.get(job.moduleKey);
-    let compileMs = 0;
-    if (!module) {
-      module = await WebAssembly.compile(job.module as Uint8Array<ArrayBuffer>);
-      this.#modules.set(job.moduleKey, module);
-      compileMs = now() - t;
-    }
-    t = now();
     const stdin = new OpenFile(new File(job.stdin, { readonly: true }));
     const stdout = new OpenFile(new File(new Uint8Array(0)));
     const stderr = new OpenFile(new File(new Uint8Array(0)));

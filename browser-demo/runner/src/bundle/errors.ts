@@ -41,3 +41,9 @@ export function errorKind(exitCode: number, table: ExitCodeTable | undefined): P
 export class BackendUnavailableError extends Error {
   override readonly name = "BackendUnavailableError";
 }
+
+/** The runner's worker is gone (the runner was closed or terminated, or the worker died):
+ *  the calls it had not answered are rejected with this. */
+export class WorkerError extends Error {
+  override readonly name = "WorkerError";
+}

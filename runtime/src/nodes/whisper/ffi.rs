@@ -135,6 +135,7 @@ extern "C" {
     pub fn whisper_full_get_segment_text(ctx: *mut WhisperContext, i: c_int) -> *const c_char;
     pub fn whisper_full_lang_id(ctx: *mut WhisperContext) -> c_int;
     pub fn whisper_is_multilingual(ctx: *mut WhisperContext) -> c_int;
+    pub fn whisper_model_n_audio_ctx(ctx: *mut WhisperContext) -> c_int;
     pub fn whisper_lang_max_id() -> c_int;
     pub fn whisper_lang_str(id: c_int) -> *const c_char;
     pub fn whisper_log_set(callback: Option<LogCallback>, user_data: *mut c_void);

@@ -34,6 +34,9 @@ pub const WHISPER_SAMPLE_RATE: u32 = 16_000;
 /// Largest `beam_size` / `threads` accepted.
 const MAX_BEAM: u32 = 16;
 const MAX_THREADS: u32 = 64;
+/// Largest `audio_ctx`: every whisper model's encoder context (1500 frames of
+/// 20 ms, 30 s of audio); a model with a smaller one is checked at start-up.
+const MAX_AUDIO_CTX: u32 = 1500;
 
 pub fn register(r: &mut Registry) {
     r.register(Box::new(TypedKind::<WhisperParams>::new(
@@ -82,6 +85,14 @@ pub struct WhisperParams {
     /// identical to native (see README).
     #[serde(default = "default_true")]
     pub flash_attn: bool,
+    /// Encoder context in frames of 20 ms (whisper.cpp's `audio_ctx`): 0 (the
+    /// default) is the model's full context (1500, 30 s of audio); 1..=1500
+    /// encodes only that many frames, much faster on short windows (live
+    /// captions: a 3 s window needs 150). Audio beyond it is not heard; must be
+    /// at most the model's own `n_audio_ctx` (checked when the model loads).
+    #[serde(default, deserialize_with = "super::de_u32")]
+    #[schemars(range(min = 0, max = 1500))]
+    pub audio_ctx: u32,
 }
 fn default_true() -> bool {
     true
@@ -125,6 +136,15 @@ impl NodeParams for WhisperParams {
                 format!("must be from 1 to {MAX_THREADS}, got {}", self.threads),
             ));
         }
+        if self.audio_ctx > MAX_AUDIO_CTX {
+            return Err(ParamError::new(
+                "audio_ctx",
+                format!(
+                    "must be 0 (the model's full context) or from 1 to {MAX_AUDIO_CTX} frames of 20 ms, got {}",
+                    self.audio_ctx
+                ),
+            ));
+        }
         Ok(())
     }
     fn files(&self) -> Vec<FileParam> {
@@ -160,6 +180,7 @@ struct WhisperNode {
     beam_size: u32,
     threads: u32,
     flash_attn: bool,
+    audio_ctx: u32,
     ctx: Option<Context>,
 }
 
@@ -202,6 +223,7 @@ impl WhisperNode {
                 p.threads
             },
             flash_attn: p.flash_attn,
+            audio_ctx: p.audio_ctx,
             ctx: None,
         };
         node.context()?;
@@ -218,6 +240,13 @@ impl WhisperNode {
                     self.model_arg, self.language
                 ));
             }
+            let n_audio_ctx = ctx.n_audio_ctx();
+            if self.audio_ctx > 0 && i64::from(self.audio_ctx) > i64::from(n_audio_ctx) {
+                return Err(format!(
+                    "audio_ctx {} is above the encoder context of model '{}' ({n_audio_ctx} frames)",
+                    self.audio_ctx, self.model_arg
+                ));
+            }
             self.ctx = Some(ctx);
         }
         Ok(self.ctx.as_ref().expect("loaded above"))
@@ -229,7 +258,8 @@ impl Node for WhisperNode {
         let mono = mono_input(inputs)?;
         let n_samples = c_int::try_from(mono.len())
             .map_err(|_| format!("audio too long for whisper ({} samples)", mono.len()))?;
-        let (strategy, beam_size, threads) = (self.strategy, self.beam_size, self.threads);
+        let (strategy, beam_size, threads, audio_ctx) =
+            (self.strategy, self.beam_size, self.threads, self.audio_ctx);
         let language = if self.language == "auto" {
             None
         } else {
@@ -249,6 +279,8 @@ impl Node for WhisperNode {
             })
         };
         params.n_threads = threads as c_int;
+        // 0: the model's full context (whisper.cpp's default).
+        params.audio_ctx = audio_ctx as c_int;
         params.print_progress = false;
         params.print_realtime = false;
         params.print_timestamps = false;
@@ -357,6 +389,12 @@ impl Context {
                 .unwrap_or_else(|| "whisper.cpp could not load it".to_string()));
         }
         Ok(Context { ptr })
+    }
+
+    /// The model's encoder context in frames (1500 for every whisper model).
+    fn n_audio_ctx(&self) -> c_int {
+        // SAFETY: live context.
+        unsafe { ffi::whisper_model_n_audio_ctx(self.ptr) }
     }
 
     fn multilingual(&self) -> bool {

@@ -8,6 +8,27 @@ fn params_defaults() {
     assert_eq!(p.language, "en");
     assert_eq!(p.strategy, Strategy::Greedy);
     assert_eq!((p.beam_size, p.threads, p.flash_attn), (5, 1, true));
+    assert_eq!(p.audio_ctx, 0, "the model's full context");
+}
+
+#[test]
+fn audio_ctx_is_0_or_at_most_1500_frames() {
+    let parse = |v| parse_params::<WhisperParams>(&json!({"model": "m", "audio_ctx": v}));
+    assert_eq!(parse(json!(150)).unwrap().audio_ctx, 150);
+    assert_eq!(parse(json!(1500)).unwrap().audio_ctx, 1500);
+    assert_eq!(parse(json!(0)).unwrap().audio_ctx, 0);
+    let e = parse(json!(1501)).unwrap_err();
+    assert_eq!(
+        (e.path.as_str(), e.message.as_str()),
+        (
+            "audio_ctx",
+            "must be 0 (the model's full context) or from 1 to 1500 frames of 20 ms, got 1501"
+        )
+    );
+    let e = parse(json!(-1)).unwrap_err();
+    assert_eq!(e.path, "audio_ctx");
+    assert!(e.message.contains("non-negative integer"), "{}", e.message);
+    assert_eq!(parse(json!(1.5)).unwrap_err().path, "audio_ctx");
 }
 
 #[test]

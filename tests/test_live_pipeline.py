@@ -1,0 +1,112 @@
+"""The live captions pipeline (runtime/examples/whisper/live.json: chunks -> Resample ->
+AudioWindow -> Whisper with audio_ctx 512) on jfk.wav in 0.5 s chunks: natively (`stream`)
+and as a session on the reactor in wasmtime. Both give the same captions' words; the
+reactor's results merged equal one-shot `run` of the same items in wasmtime byte for byte;
+the words are jfk.wav's within the word error rate the browser test allows; and the
+Whisper node's audio_ctx shortens the encoder's work without losing the words."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rmbuild.build import native as native_build
+from rmbuild.build import whisper
+from rmbuild.build.wasm import module as wasm_module
+from rmbuild.checks import browser
+from rmbuild.core import paths
+from rmbuild.run import executor, reactor
+
+LIVE = paths.EXAMPLES_DIR / "whisper" / "live.json"
+
+
+def _words(lines: list[str]) -> list[str]:
+    return [whisper.normalise(v["text"]) for line in lines for v in json.loads(line)["outputs"]["out"]]
+
+
+def _wer(ref: list[str], hyp: list[str]) -> float:
+    prev = list(range(len(hyp) + 1))
+    for i in range(1, len(ref) + 1):
+        row = [i]
+        for j in range(1, len(hyp) + 1):
+            row.append(min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ref[i - 1] != hyp[j - 1])))
+        prev = row
+    return prev[-1] / len(ref)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory) -> Path:
+    """live.json with the model at its host path, without its sample inputs."""
+    folder = tmp_path_factory.mktemp("live")
+    model = whisper.models()["q5_1"]
+    m = json.loads(LIVE.read_text().replace("/models/whisper/ggml-tiny.en-q5_1.bin", str(model)))
+    m.pop("inputs")
+    path = folder / "live.json"
+    path.write_text(json.dumps(m))
+    return path
+
+
+@pytest.fixture(scope="module")
+def chunks() -> list:
+    return browser.stream_chunks(whisper.jfk_wav())
+
+
+def _dirs(manifest: Path) -> list[Path]:
+    return [manifest.parent, whisper.models()["q5_1"].parent]
+
+
+def test_live_captions_natively_and_in_the_wasmtime_reactor(live, chunks) -> None:
+    stdin = b"".join(json.dumps(c).encode() + b"\n" for c in chunks)
+    native_lines = native_build.host().run(["stream", str(live)], stdin=stdin).check("native stream").text.splitlines()
+    layout = wasm_module.layout()
+    layout = layout._replace(
+        module=wasm_module.reactor_path(), preopens={**layout.preopens, **executor.same_path_preopens(*_dirs(live))}
+    )
+    r = reactor.Reactor(layout)
+    try:
+        session = r.open(live.read_text(), str(live.parent))
+        lines = [session.push(json.dumps(c)) for c in chunks]
+        lines.append(session.close())
+    finally:
+        r.close()
+    assert _words(lines) == [w for w in _words(native_lines)], "the same captions natively and in wasm"
+    one_shot = executor.Wasmtime(wasm_module.layout()).run(
+        executor.run_args(live, "-"), stdin=json.dumps(chunks).encode(), dirs=_dirs(live)
+    )
+    merged: dict[str, list] = {}
+    for line in lines:
+        for node, values in json.loads(line)["outputs"].items():
+            merged.setdefault(node, []).extend(values)
+    assert (
+        json.dumps({"outputs": merged}, separators=(",", ":"), ensure_ascii=False) + "\n" == one_shot.check("run").text
+    )
+    words = " ".join(w for w in _words(lines) if w != "blank audio").split()
+    want = whisper.normalise(whisper.JFK_TEXT).split()
+    assert _wer(want, words) <= 0.25, words
+
+
+def test_audio_ctx_keeps_the_words_of_a_short_clip(tmp_path) -> None:
+    """The first 3 s of jfk.wav with the full context and with audio_ctx 512: its words both times."""
+    rate, samples = whisper.read_wav(whisper.jfk_wav())
+    clip = tmp_path / "clip.wav"
+    whisper.write_wav(clip, rate, samples[: 3 * rate])
+    texts = {}
+    for ctx in (0, 512):
+        m = {
+            "version": 1,
+            "nodes": [
+                {"id": "read", "type": "MediaReader"},
+                {"id": "asr", "type": "Whisper", "params": {"model": str(whisper.models()["q5_1"]), "audio_ctx": ctx}},
+            ],
+            "connections": [{"from": "read", "to": "asr"}],
+            "inputs": [str(clip)],
+        }
+        path = tmp_path / f"ctx{ctx}.json"
+        path.write_text(json.dumps(m))
+        out = native_build.host().run(executor.run_args(path)).check(f"audio_ctx {ctx}")
+        texts[ctx] = whisper.normalise(json.loads(out.stdout)["outputs"]["asr"][0]["text"])
+    # tiny.en hears "and so am i fellow americans" with the full context here: both are the clip's words
+    assert texts[512] == "and so my fellow americans", texts
+    assert texts[0].endswith("fellow americans") and _wer(texts[512].split(), texts[0].split()) <= 0.4, texts
