@@ -363,7 +363,7 @@ def chromium_cli_runs(built: dict[str, Path], audios: dict[str, Path], repeats: 
     """whisper-cli.wasm (the module of the "wasm" rows) on the runner's shim backend in a Web
     Worker of Chromium, every model and audio, fastest of ``repeats`` (>= 2: the first run of
     the module also pays its lazy compilation and tier-up, ``first_total_ms``)."""
-    from ..build.whisper import transcribe as tr
+    from ..build.whisper.transcribe import _cli_args, _parse
 
     repeats = max(2, repeats)
     cli = whisper.wasm_cli()
@@ -371,7 +371,7 @@ def chromium_cli_runs(built: dict[str, Path], audios: dict[str, Path], repeats: 
     runs = []
     for kind, model in built.items():
         for audio_name, audio in audios.items():
-            argv = ["whisper-cli", *tr._cli_args(f"/model/{model.name}", f"/audio/{audio.name}", 1, 5)]
+            argv = ["whisper-cli", *_cli_args(f"/model/{model.name}", f"/audio/{audio.name}", 1, 5)]
             mounts = [
                 {"guest": "/model", "files": {model.name: f"/files/{model.name}"}},
                 {"guest": "/audio", "files": {audio.name: f"/files/{audio.name}"}},
@@ -398,7 +398,7 @@ def chromium_cli_runs(built: dict[str, Path], audios: dict[str, Path], repeats: 
                 r["exitCode"], r["stdout"].encode(), r["stderr"].encode(), r["runMs"] / 1000, host="chromium"
             )
             outcome.compile_seconds = r["compileMs"] / 1000
-            parsed.append(tr._parse("chromium", built[kind], audios[audio_name], outcome, "shim"))
+            parsed.append(_parse("chromium", built[kind], audios[audio_name], outcome, "shim"))
         best = min(parsed, key=lambda t: t.timings_ms.get("total", 1e12))
         best.timings_ms["first_total"] = parsed[0].timings_ms.get("total", 0.0)
         out.append(best)
