@@ -183,6 +183,14 @@ PHASES: tuple[Phase, ...] = (
         args=(extra("host names (default: all): node20 node22 deno bun workerd", "HOST"),),
     ),
     Phase(
+        "stdlib-tests",
+        "CPython's own test suite (~60 modules) in the wasm runtime and natively: reports/stdlib_tests.{json,md}",
+        "checks.stdlib_tests:run",
+        groups=("test",),
+        args=(extra("test module names (default: all of stdlib_tests.MODULES)", "MODULE"),),
+        task="wasm.stdlib_tests",
+    ),
+    Phase(
         "wasm-bench",
         "size, start-up and per-item cost of wasm vs native: reports/wasm_bench.json",
         "checks.wasm_bench:run",

@@ -1,9 +1,11 @@
 // With the `python` feature on a native target, add an rpath to the
 // directory of the shared libpython pyo3 links against, so binaries and
-// tests run without LD_LIBRARY_PATH. Nothing is done for wasm targets (the
-// wasm build links a static libpython).
+// tests run without LD_LIBRARY_PATH. For wasm targets (static libpython),
+// link the extra built-in Python modules (zlib, ...) when rmbuild names
+// their archive.
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rustc-check-cfg=cfg(python_builtins)");
     #[cfg(feature = "whisper")]
     link_whisper();
     #[cfg(feature = "python")]
@@ -12,8 +14,40 @@ fn main() {
         let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
         if os != "wasi" && !arch.starts_with("wasm") {
             pyo3_build_config::add_libpython_rpath_link_args();
+        } else {
+            link_python_builtins();
         }
     }
+}
+
+/// Folder with `librmpybuiltins.a` (rmbuild/build/wasm/builtins.py): C
+/// extension modules missing from the static libpython, registered as
+/// built-in modules before the interpreter starts.
+#[cfg(feature = "python")]
+const PYTHON_BUILTINS_ENV: &str = "PIPELINE_PYTHON_BUILTINS_DIR";
+
+/// wasm + `python`: link `$PIPELINE_PYTHON_BUILTINS_DIR/librmpybuiltins.a`
+/// and set `cfg(python_builtins)`, under which `python::init_interpreter`
+/// calls its `rm_python_builtins_register()` before starting CPython.
+/// Without the variable the module simply has no extra built-in modules.
+#[cfg(feature = "python")]
+fn link_python_builtins() {
+    println!("cargo:rerun-if-env-changed={PYTHON_BUILTINS_ENV}");
+    let Some(dir) = std::env::var_os(PYTHON_BUILTINS_ENV).map(std::path::PathBuf::from) else {
+        return;
+    };
+    let file = dir.join("librmpybuiltins.a");
+    if !file.is_file() {
+        eprintln!(
+            "error: {PYTHON_BUILTINS_ENV}={} has no librmpybuiltins.a",
+            dir.display()
+        );
+        std::process::exit(1);
+    }
+    println!("cargo:rerun-if-changed={}", file.display());
+    println!("cargo:rustc-link-search=native={}", dir.display());
+    println!("cargo:rustc-link-lib=static:-bundle=rmpybuiltins");
+    println!("cargo:rustc-cfg=python_builtins");
 }
 
 /// Folder with whisper.cpp's static archives, for the `whisper` feature.

@@ -10,6 +10,7 @@ import struct
 import pytest
 
 from rmbuild.checks import parity
+from rmbuild.run.outcome import Outcome
 
 
 def test_ulp_distance_matches_nextafter():
@@ -75,6 +76,51 @@ def test_corpus_covers_what_the_issue_names():
     assert any(abs(s) > 0.1 for s in samples)
 
 
+def test_corpus_has_the_determinism_cases():
+    python = {c.name: c for c in parity.corpus(quick=True) if c.kind == "python"}
+    for name in ("set-dict-order", "set-str-order", "random-int-str-seeds", "random-float-seeds"):
+        assert python[f"python/{name}"].repeat == 2, name
+    for name in ("hash-widths", "hash-portable"):
+        assert python[f"python/{name}"].repeat == 2, name
+    # every documented difference is a case of the corpus, and differs
+    assert set(parity.DOCUMENTED_DIFFERENCES) <= set(python)
+    for name, doc in parity.DOCUMENTED_DIFFERENCES.items():
+        assert doc.native != doc.wasm, name
+        assert doc.native.endswith("\n") and doc.wasm.endswith("\n"), name
+        json.loads(doc.native), json.loads(doc.wasm)
+
+
+def _outcome(stdout: str, code: int = 0, stderr: bytes = b"") -> Outcome:
+    return Outcome(code, stdout.encode(), stderr, 0.0)
+
+
+def test_a_documented_difference_must_be_exactly_what_is_documented():
+    doc = parity.Documented("why", native='{"outputs":{"out":[1]}}\n', wasm='{"outputs":{"out":[2]}}\n')
+
+    def verdict(native: Outcome, wasm: Outcome, expected: parity.Documented = doc) -> parity.Verdict:
+        v = parity.Verdict("python/x", "python", identical=True, exit_code=0, targets=["native", "wasmtime"])
+        parity._check_documented(v, expected, native, {"wasmtime": wasm})
+        return v
+
+    ok = verdict(_outcome(doc.native), _outcome(doc.wasm))
+    assert ok.documented == "why" and not ok.identical and ok.difference is None
+    assert list(parity.iter_failures([ok])) == []
+    # another wasm output, another native output, an error, stderr: failures
+    for native, wasm in [
+        (_outcome(doc.native), _outcome('{"outputs":{"out":[3]}}\n')),
+        (_outcome(doc.wasm), _outcome(doc.wasm)),
+        (_outcome(doc.native), _outcome("", code=3, stderr=b"error: boom\n")),
+        (_outcome(doc.native), _outcome(doc.wasm, stderr=b"warning\n")),
+    ]:
+        bad = verdict(native, wasm)
+        assert bad.documented is None and bad.difference, (native, wasm)
+        assert list(parity.iter_failures([bad])) == [bad]
+    # a documented difference that stopped differing fails too
+    same = parity.Documented("why", native=doc.native, wasm=doc.native)
+    stopped = verdict(_outcome(doc.native), _outcome(doc.native), same)
+    assert stopped.documented is None and "must differ" in stopped.difference["what"]
+
+
 @pytest.fixture(scope="module")
 def quick_verdicts():
     return parity.run_corpus(parity.corpus(quick=True))
@@ -86,6 +132,20 @@ def test_quick_corpus_is_identical_on_native_and_wasm(quick_verdicts):
     assert not failing, parity.table(summary, quick_verdicts)
     assert summary["manifests"] == len(quick_verdicts) > 200
     assert summary["node_wasi_runs"] >= 4  # the examples also ran under node:wasi
+    # exactly the documented differences differ, each exactly as documented
+    documented = {v.case for v in quick_verdicts if v.documented}
+    assert documented == set(parity.DOCUMENTED_DIFFERENCES)
+    assert summary["identical"] == summary["manifests"] - len(documented)
+
+
+def test_determinism_cases_print_the_same_bytes_run_to_run(quick_verdicts):
+    repeated = {v.case: v for v in quick_verdicts if v.repeat_identical is not None}
+    assert {f"python/{n}" for n in parity.REPEATED_PYTHON_SOURCES} == set(repeated)
+    assert all(v.repeat_identical for v in repeated.values()), repeated
+    # the portable ones are equal native vs wasm, the others exactly documented
+    assert repeated["python/set-dict-order"].identical
+    assert repeated["python/random-int-str-seeds"].identical
+    assert repeated["python/hash-portable"].identical
 
 
 def test_error_parity_covers_every_bad_manifest(quick_verdicts):

@@ -69,3 +69,19 @@ def test_node_runner_reports_a_missing_module(tmp_path):
     result = wasi.run_node(tmp_path / "missing.wasm", [])
     assert result.exit_code == 1
     assert b"cannot read" in result.stderr
+
+
+def test_whisper_under_node_wasi_like_wasmtime(tmp_path):
+    """whisper.cpp grows the module's memory many times: under node:wasi that crashed V8
+    while it marked the heap incrementally (SIGSEGV nearly every run) until the runner
+    turned incremental marking off. Two runs, both equal to wasmtime's."""
+    from rmbuild.build import whisper
+    from rmbuild.checks import whisper_pipeline as wp
+
+    manifest = wp.write_manifest(tmp_path, whisper.models()["q5_1"])
+    layout = wasm_module.layout()
+    want = wp.run(executor.Wasmtime(layout), manifest, [whisper.jfk_wav()])
+    assert want.exit_code == 0, want.error_text
+    for _ in range(2):
+        got = wp.run(executor.Node(layout), manifest, [whisper.jfk_wav()])
+        assert got.streams == want.streams

@@ -16,6 +16,7 @@
 // wasm module; the runner serves one request at a time, so its time on one is CPU time. It then
 // logs RESTART_LINE: the supervisor replaces the stuck runner process.
 import { PipelineRunner, provideModule } from "@remotemedia/wasm-runner";
+import { nodeWasi } from "./common.mjs";
 
 const RESTART_LINE = "rmhosts: restart the runner";
 // How the guest says an allocation failed: Rust, the runtime, CPython, C++ (whisper.cpp), V8.
@@ -35,19 +36,12 @@ async function provideModules(env) {
 }
 
 async function probe() {
-  let nodeWasi = "ok"; // with nodejs_compat, node:wasi is a stub: its WASI constructor throws
-  try {
-    const { WASI } = await import("node:wasi");
-    const wasi = new WASI({ version: "preview1", args: [], env: {}, returnOnExit: true });
-    if (typeof wasi.getImportObject !== "function") nodeWasi = "node:wasi has no WASI.getImportObject() (Node's preview1 API)";
-  } catch (err) {
-    nodeWasi = `node:wasi: ${err.message}`;
-  }
+  // with nodejs_compat, node:wasi is a stub: its WASI constructor throws
   const compile = await WebAssembly.compile(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])).then(
     () => "ok",
     (err) => err.message,
   );
-  return { host: "workerd", webAssembly: typeof WebAssembly === "object", compileAtRunTime: compile, nodeWasi };
+  return { host: "workerd", webAssembly: typeof WebAssembly === "object", compileAtRunTime: compile, nodeWasi: await nodeWasi() };
 }
 
 async function run(request, env) {

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..core import paths, steps, toolchains, ui
 from ..run import executor
-from . import whisper
+from . import cargo, whisper
 
 BINARY = "pipeline_executor"
 # python: the default feature, named so the cache key shows it; whisper: the
@@ -62,14 +62,14 @@ def build_runtime() -> Path:
     }
 
     def build(out: Path) -> None:
-        target = paths.cargo_target_dir("native")
-        ui.run(
-            ["cargo", "build", "--release", "--locked", "--bin", BINARY, "--features", ",".join(FEATURES)],
-            cwd=paths.RUNTIME_DIR,
-            env=cargo_env(whisper_lib),
-        )
-        (out / "bin").mkdir()
-        shutil.copy2(target / "release" / BINARY, out / "bin" / BINARY)
+        with cargo.target("native") as target:  # shared with other checkouts: see build/cargo.py
+            ui.run(
+                ["cargo", "build", "--release", "--locked", "--bin", BINARY, "--features", ",".join(FEATURES)],
+                cwd=paths.RUNTIME_DIR,
+                env=cargo_env(whisper_lib),
+            )
+            (out / "bin").mkdir()
+            shutil.copy2(target / "release" / BINARY, out / "bin" / BINARY)
 
     return steps.cached("native-runtime", [paths.RUNTIME_DIR], facts, build)
 

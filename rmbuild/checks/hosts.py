@@ -416,6 +416,7 @@ class Workerd:
 
         common = (
             f'(name = "worker", esModule = embed {embed(self.project.root / "workerd.mjs")}), '
+            f'(name = "common.mjs", esModule = embed {embed(self.project.root / "common.mjs")}), '
             f'(name = "{browser.RUNNER_PACKAGE}", esModule = embed {embed(self.project.runner_module)})'
         )
         wasm = "".join(f', (name = "{n}", wasm = embed "{n}")' for n in modules.values())

@@ -27,7 +27,7 @@ import time
 import tomllib
 from pathlib import Path
 
-from ..build import native
+from ..build import cargo, native
 from ..core import paths, steps, toolchains, ui
 from ..core.ui import BuildError
 from . import parity
@@ -82,12 +82,13 @@ def build_wheel() -> Path:
     }
 
     def build(out: Path) -> None:
-        ui.run(
-            [*_maturin(), "build", "--release", "--locked", "--interpreter", python, "--out", out],
-            cwd=BINDINGS_DIR,
-            env={"CARGO_TARGET_DIR": str(paths.cargo_target_dir("wheel"))},
-            what="maturin build",
-        )
+        with cargo.target("wheel") as target:  # shared with other checkouts: see build/cargo.py
+            ui.run(
+                [*_maturin(), "build", "--release", "--locked", "--interpreter", python, "--out", out],
+                cwd=BINDINGS_DIR,
+                env={"CARGO_TARGET_DIR": str(target)},
+                what="maturin build",
+            )
 
     out = steps.cached("python-wheel", WHEEL_INPUTS, facts, build)
     wheels = sorted(out.glob("*.whl"))
@@ -111,12 +112,13 @@ def build_sdist() -> Path:
         ui.run([*_maturin(), "sdist", "--out", out / "sdist"], cwd=BINDINGS_DIR, what="maturin sdist")
         (sdist,) = (out / "sdist").glob("*.tar.gz")
         ui.step(f"building a wheel from {sdist.name} alone")
-        ui.run(
-            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet", "--wheel-dir",
-             out / "wheel", sdist],
-            env={"CARGO_TARGET_DIR": str(paths.cargo_target_dir("sdist")), "PYO3_PYTHON": python},
-            what="pip wheel (from the sdist)",
-        )  # fmt: skip
+        with cargo.target("sdist") as target:
+            ui.run(
+                [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet", "--wheel-dir",
+                 out / "wheel", sdist],
+                env={"CARGO_TARGET_DIR": str(target), "PYO3_PYTHON": python},
+                what="pip wheel (from the sdist)",
+            )  # fmt: skip
 
     return steps.cached("python-sdist", WHEEL_INPUTS, facts, build)
 

@@ -33,6 +33,9 @@ from .ui import BuildError
 OFFLINE_ENV = "RMBUILD_OFFLINE"
 PYPI_SIMPLE_ENV = "RMBUILD_PYPI_SIMPLE_URL"
 DEFAULT_PYPI_SIMPLE = "https://pypi.org/simple"
+# debian-source: files of Debian source packages (an .orig.tar.*), straight from the pool
+DEBIAN_MIRROR_ENV = "RMBUILD_DEBIAN_MIRROR"
+DEFAULT_DEBIAN_MIRROR = "https://deb.debian.org/debian"
 MARKER = ".rmbuild-extracted.json"
 _CHUNK = 1 << 20
 
@@ -123,6 +126,11 @@ def _download(artifact: Artifact, final: Path) -> None:
         elif artifact.registry == "crate":
             url = f"https://static.crates.io/crates/{artifact.package}/{artifact.package}-{artifact.version}.crate"
             _http_download(url, part, label, artifact.size)
+        elif artifact.registry == "debian-source":
+            # No client needed (apt-get source would unpack and patch): the pool file by URL,
+            # verified below against the lock's sha256 like every download.
+            mirror = os.environ.get(DEBIAN_MIRROR_ENV, DEFAULT_DEBIAN_MIRROR).rstrip("/")
+            _http_download(f"{mirror}/{artifact.pool_path}", part, label, artifact.size)
         else:
             with tempfile.TemporaryDirectory(dir=final.parent) as work:
                 shutil.move(_download_with_client(artifact, Path(work)), part)

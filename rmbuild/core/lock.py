@@ -10,7 +10,7 @@ from pathlib import Path
 from . import paths
 from .ui import BuildError
 
-REGISTRIES = ("pypi", "npm", "debian", "crate")
+REGISTRIES = ("pypi", "npm", "debian", "debian-source", "crate")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _REQUIRED = ("registry", "package", "version", "filename", "sha256", "purpose")
 _OPTIONAL = ("size", "subdir")
@@ -27,6 +27,13 @@ class Artifact:
     purpose: str
     size: int | None = None
     subdir: str | None = None
+
+    @property
+    def pool_path(self) -> str:
+        """``debian-source``: the file's path below a Debian mirror's root
+        (``pool/main/<p or libp>/<source package>/<filename>``)."""
+        prefix = self.package[:4] if self.package.startswith("lib") else self.package[:1]
+        return f"pool/main/{prefix}/{self.package}/{self.filename}"
 
     @property
     def spec(self) -> str:

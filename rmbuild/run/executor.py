@@ -8,7 +8,10 @@ runs them: ``Native`` (the binary), ``Wasmtime`` and ``Node`` (the module, with 
 
 Host folders named in ``dirs`` are preopened at their own absolute path in wasm,
 so paths, and so every message, read the same as natively. ``cwd`` is the working
-directory natively and ``PWD`` (a preopened folder) in wasm.
+directory natively and ``PWD`` (a preopened folder) in wasm. In wasm every run also
+gets a writable scratch folder at ``/tmp`` (``wasi.SCRATCH_GUEST``: empty at the start,
+deleted at the end; the runtime sets ``TMPDIR`` to it); everything else is read-only.
+Natively Python uses the real ``TMPDIR``.
 """
 
 from __future__ import annotations
@@ -106,6 +109,7 @@ class Wasmtime:
     plain: bool = False
     use_cache: bool = True
     memory_limit: int = wasi.DEFAULT_MEMORY_LIMIT
+    scratch: str | None = wasi.SCRATCH_GUEST  # None: no scratch folder
     name: ClassVar[str] = "wasmtime"
 
     def run(self, args, *, stdin=b"", dirs=(), cwd=None, env=None, timeout=DEFAULT_TIMEOUT, inherit_stdio=False):
@@ -121,6 +125,7 @@ class Wasmtime:
             program_name=self.layout.program,
             plain=self.plain,
             inherit_stdio=inherit_stdio,
+            scratch=self.scratch,
         )
 
 
@@ -130,6 +135,7 @@ class Node:
 
     layout: wasi.Layout
     node: str = "node"
+    scratch: str | None = wasi.SCRATCH_GUEST  # None: no scratch folder
     name: ClassVar[str] = "node"
 
     def run(self, args, *, stdin=b"", dirs=(), cwd=None, env=None, timeout=DEFAULT_TIMEOUT, inherit_stdio=False):
@@ -143,4 +149,5 @@ class Node:
             program_name=self.layout.program,
             node=self.node,
             inherit_stdio=inherit_stdio,
+            scratch=self.scratch,
         )

@@ -27,9 +27,17 @@ class SessionError(Exception):
 
 class Reactor:
     """One instance of the reactor module with a layout's preopens and environment
-    (``layout.module`` is the reactor). Python's print() output goes to ``stderr_path``."""
+    (``layout.module`` is the reactor). Python's print() output goes to ``stderr_path``.
+    ``scratch``: a writable scratch folder at that guest path (``/tmp``), empty when the
+    instance starts, shared by its sessions, deleted by ``close``."""
 
-    def __init__(self, layout: wasi.Layout, *, memory_limit: int = wasi.DEFAULT_MEMORY_LIMIT) -> None:
+    def __init__(
+        self,
+        layout: wasi.Layout,
+        *,
+        memory_limit: int = wasi.DEFAULT_MEMORY_LIMIT,
+        scratch: str | None = wasi.SCRATCH_GUEST,
+    ) -> None:
         wt = wasi._wasmtime()
         self._wt = wt
         engine = wasi._engine(wt, epoch=False)
@@ -44,7 +52,11 @@ class Reactor:
         for guest, host in layout.preopens.items():
             if not Path(host).is_dir():
                 raise BuildError(f"preopen {guest} -> {host}: not a folder")
-            config.preopen_dir(str(host), guest)
+            config.preopen_dir(str(host), guest, False)  # read-only, as in wasi.run
+        self.scratch_path: Path | None = None
+        if scratch and scratch not in layout.preopens:
+            self.scratch_path = Path(tempfile.mkdtemp(prefix=wasi.SCRATCH_PREFIX, dir=self._tmp.name))
+            config.preopen_dir(str(self.scratch_path), scratch, True)
         self._store = wt.Store(engine)
         self._store.set_wasi(config)
         self._store.set_limits(memory_size=memory_limit)

@@ -3,6 +3,9 @@ the way the build, tests, parity and benchmarks all do it.
 
 - only the folders given as ``preopens`` are visible to the guest, read-only
   unless their guest path is listed in ``writable``;
+- ``scratch="/tmp"``: a writable scratch folder at that guest path, a fresh empty
+  host folder for each run (each reactor instance), deleted afterwards (the runtime
+  points ``TMPDIR`` at it: Python's ``tempfile``);
 - a wall-clock limit (epoch interruption) and a memory limit stop runaways;
   ``run(plain=True)`` has no epoch interruption (it puts a check on every loop back-edge,
   measured 2x slower on whisper's encoder): it runs the module in a child process
@@ -36,6 +39,10 @@ EPOCH_TICK_SECONDS = 0.05
 DEFAULT_TIMEOUT_SECONDS = 600.0
 DEFAULT_MEMORY_LIMIT = 4 << 30  # the wasm32 maximum: 4 GiB
 TRAP_EXIT_CODE = 134  # what a shell reports for an abort: a trap is an abnormal end
+# Where the runtime's hosts put the writable scratch folder (runtime/src/wasi_host.rs
+# sets TMPDIR to it when it is there).
+SCRATCH_GUEST = "/tmp"
+SCRATCH_PREFIX = "rmbuild-scratch-"
 
 
 class Layout(NamedTuple):
@@ -141,9 +148,14 @@ def run(
     writable: Collection[str] = (),
     plain: bool = False,
     inherit_stdio: bool = False,
+    scratch: str | None = None,
 ) -> Outcome:
     """Run ``module_path`` as a WASI command. ``preopens`` maps guest path -> host folder;
     those whose guest path is in ``writable`` can be written, the others are read-only.
+
+    ``scratch``: a guest path (``SCRATCH_GUEST``) where a new, empty, writable host folder
+    is preopened for this run only; it is deleted when the run ends (unless ``preopens``
+    already maps that guest path).
 
     ``inherit_stdio``: the module reads this process's stdin and writes its stdout and
     stderr as it goes (``stdin`` is ignored; the Outcome's streams are empty).
@@ -158,6 +170,7 @@ def run(
         "program_name": program_name,
         "writable": list(writable),
         "inherit_stdio": inherit_stdio,
+        "scratch": scratch,
     }
     if plain:
         if inherit_stdio:
@@ -179,6 +192,7 @@ def _run_in_process(
     program_name: str | None,
     writable: Collection[str],
     inherit_stdio: bool = False,
+    scratch: str | None = None,
 ) -> Outcome:
     """``run``'s work; ``epoch_timeout=None``: an engine without epoch interruption."""
     wasmtime = _wasmtime()
@@ -207,6 +221,10 @@ def _run_in_process(
             if not Path(host).is_dir():
                 raise BuildError(f"preopen {guest} -> {host}: not a folder")
             wasi.preopen_dir(str(host), guest, guest in writable)
+        if scratch and scratch not in preopens:
+            # inside this run's temporary folder: empty now, deleted with it
+            scratch_host = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=tmpdir))
+            wasi.preopen_dir(str(scratch_host), scratch, True)
 
         store = wasmtime.Store(engine)
         store.set_wasi(wasi)
@@ -313,8 +331,10 @@ def run_node(
     program_name: str | None = None,
     node: str = "node",
     inherit_stdio: bool = False,
+    scratch: str | None = None,
 ) -> Outcome:
-    """Run ``module_path`` with Node's ``node:wasi`` (``node_wasi_runner.mjs``), same contract as ``run``.
+    """Run ``module_path`` with Node's ``node:wasi`` (``node_wasi_runner.mjs``), same contract as ``run``
+    (``scratch``: the runner's ``--tmp``, a fresh folder in Node's ``os.tmpdir()`` removed at the end).
 
     Node has no compiled-module cache here: ``compile_seconds`` is 0 and
     ``run_seconds`` is the whole process (start, compile, run).
@@ -326,6 +346,8 @@ def run_node(
         cmd += ["--dir", f"{host}::{guest}"]
     for key, value in (env or {}).items():
         cmd += ["--env", f"{key}={value}"]
+    if scratch and scratch not in (preopens or {}):
+        cmd += ["--tmp", scratch]
     cmd += ["--argv0", program_name or Path(module_path).stem, str(module_path), "--", *args]
     started = time.perf_counter()
     streams = {} if inherit_stdio else {"input": stdin, "capture_output": True}
@@ -352,6 +374,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--dir-rw", action="append", default=[], metavar="HOST::GUEST", help="preopen it writable")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument(
+        "--tmp", metavar="GUEST", help=f"a fresh writable scratch folder at GUEST for this run (e.g. {SCRATCH_GUEST})"
+    )
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS)
     parser.add_argument("--no-cache", action="store_true", help="do not use the compiled-module cache")
     parser.add_argument("--node", action="store_true", help="run with Node's node:wasi instead of wasmtime")
@@ -372,7 +397,9 @@ def main(argv: list[str] | None = None) -> int:
     stdin = sys.stdin.buffer.read() if not sys.stdin.isatty() else b""
     try:
         if ns.node:
-            result = run_node(ns.module, args, preopens=preopens, env=env, stdin=stdin, timeout=ns.timeout)
+            result = run_node(
+                ns.module, args, preopens=preopens, env=env, stdin=stdin, timeout=ns.timeout, scratch=ns.tmp
+            )
         else:
             result = run(
                 ns.module,
@@ -384,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
                 use_cache=not ns.no_cache,
                 writable=writable,
                 plain=ns.plain,
+                scratch=ns.tmp,
             )
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -11,6 +11,11 @@
 //!   libpython: unless the host set `PYTHONHOME`, it is pointed at the
 //!   layout's preopen `/usr/local` when that holds the standard library
 //!   ([`default_python_home`]).
+//! * Hosts preopen a writable, empty scratch folder at `/tmp` (wasmtime and
+//!   node:wasi through rmbuild, the browser runner in memory); unless the host
+//!   set `TMPDIR`, it is set to `/tmp` when that folder is reachable, so
+//!   Python's `tempfile` (and anything that asks for a temporary folder) uses
+//!   it ([`default_tmpdir`]).
 //! * Without a reachable standard library, starting CPython ends the
 //!   process with a fatal error, so Python nodes are refused instead: the
 //!   same params checks, and a node error (exit 3) naming what is missing
@@ -40,6 +45,20 @@ pub fn default_python_home() {
     let lib = std::path::Path::new(DEFAULT_PYTHON_HOME).join("lib");
     if lib.join("python311.zip").is_file() || lib.join("python3.11").is_dir() {
         std::env::set_var("PYTHONHOME", DEFAULT_PYTHON_HOME);
+    }
+}
+
+/// Where hosts preopen the writable scratch folder.
+pub const SCRATCH_DIR: &str = "/tmp";
+
+/// Set `TMPDIR` to [`SCRATCH_DIR`] if the host did not set it and that folder
+/// is reachable (preopened). Same caveat as [`default_python_home`].
+pub fn default_tmpdir() {
+    if std::env::var_os("TMPDIR").is_some() {
+        return;
+    }
+    if std::path::Path::new(SCRATCH_DIR).is_dir() {
+        std::env::set_var("TMPDIR", SCRATCH_DIR);
     }
 }
 
@@ -120,7 +139,8 @@ pub fn refuse_python_nodes(registry: &mut Registry) {
 }
 
 /// Prepare the process and return the node registry to use. On
-/// wasm32-wasip1: [`enter_working_dir`], [`default_python_home`], then the
+/// wasm32-wasip1: [`enter_working_dir`], [`default_python_home`],
+/// [`default_tmpdir`], then the
 /// built-in registry with Python nodes refused if the standard library is
 /// not reachable. Elsewhere: just the built-in registry.
 pub fn prepare() -> Registry {
@@ -128,6 +148,7 @@ pub fn prepare() -> Registry {
     {
         enter_working_dir();
         default_python_home();
+        default_tmpdir();
     }
     #[allow(unused_mut)]
     let mut registry = Registry::with_builtins();

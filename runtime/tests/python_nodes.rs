@@ -272,7 +272,7 @@ fn numpy_results_when_numpy_is_installed() {
     }
     let src = "import numpy as np\nfrom pipeline_values import Audio\n\
 class Node:\n    def process(self, x):\n        a = Audio([], 8000, 2)\n        a.samples = np.array([[0.5, -0.25], [1.0, 2.0]])\n        \
-return [np.float32(0.5), np.int64(7), np.bool_(True), np.array([[1, 2], [3, 4]]), a, Audio(np.arange(2, dtype=np.int16), 100)]\n";
+return [np.float32(0.5), np.int64(7), np.bool_(True), np.array([[1, 2], [3, 4]]), a, Audio(np.arange(2, dtype=np.float32), 100)]\n";
     let out = run_one(src, Value::Null).unwrap().unwrap();
     assert_eq!(
         out,
@@ -291,7 +291,11 @@ return [np.float32(0.5), np.int64(7), np.bool_(True), np.array([[1, 2], [3, 4]])
     for (samples, expected) in [
         (
             "np.array(['a'])",
-            "process() result.samples: expected a numeric numpy array, got dtype <U1",
+            "process() result.samples: expected a float numpy array (float32; float64 and float16 are converted), got dtype <U1",
+        ),
+        (
+            "np.arange(2, dtype=np.int16)",
+            "process() result.samples: expected a float numpy array (float32; float64 and float16 are converted), got dtype int16 (integer PCM must be scaled to floats first, e.g. x / 32768 for int16)",
         ),
         (
             "np.zeros((3, 2))",

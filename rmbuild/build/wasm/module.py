@@ -23,14 +23,15 @@ from pathlib import Path
 from ...core import fsutil, paths, steps, toolchains, ui
 from ...core.ui import BuildError
 from ...run import executor, wasi
-from .. import whisper
-from . import flags, libpython, stdlib, wasmbin
+from .. import cargo, whisper
+from . import builtins, flags, libpython, stdlib, wasmbin
 
 MODULE_NAME = f"{flags.RUST_BIN}.wasm"
 STRIPPED_NAME = f"{flags.RUST_BIN}.stripped.wasm"
 REACTOR_NAME = f"{flags.REACTOR_CRATE}.wasm"
 PROFILE = "release"  # cargo --release
-RUNTIME_INPUTS = ("src", "Cargo.toml", "Cargo.lock", "build.rs", "reactor")
+# Read by runtime/build.rs: the folder of builtins.ARCHIVE (extra built-in Python modules).
+PYTHON_BUILTINS_ENV = "PIPELINE_PYTHON_BUILTINS_DIR"
 
 
 def _wasm_dir() -> Path:
@@ -60,7 +61,7 @@ exec {zig} cc -target {flags.ZIG_TARGET} "$@"
     return fsutil.write_if_changed(_wasm_dir() / "zig-linker", script, 0o755)
 
 
-def _cargo_env(libpython_dir: Path, whisper_lib: Path) -> dict[str, str]:
+def _cargo_env(libpython_dir: Path, whisper_lib: Path, python_builtins: Path) -> dict[str, str]:
     pyo3_cfg = fsutil.write_if_changed(_wasm_dir() / "pyo3-wasi.cfg", flags.pyo3_config(str(libpython_dir)))
     rustflags = flags.rust_env_flags(
         linker=str(linker_wrapper()),
@@ -74,6 +75,8 @@ def _cargo_env(libpython_dir: Path, whisper_lib: Path) -> dict[str, str]:
         "PYO3_CONFIG_FILE": str(pyo3_cfg),
         "CARGO_ENCODED_RUSTFLAGS": "\x1f".join(rustflags),
         paths.WHISPER_LIB_ENV: str(whisper_lib),
+        # librmpybuiltins.a: zlib & co. as built-in modules (runtime/build.rs links it)
+        PYTHON_BUILTINS_ENV: str(python_builtins),
         "CARGO_TERM_COLOR": os.environ.get("CARGO_TERM_COLOR", "auto"),
     }
 
@@ -113,6 +116,8 @@ def build_module() -> Path:
     libpython_dir = libpython.prepare()
     # lib/ of the zig-built whisper.cpp: the `whisper` feature links it
     whisper_lib = whisper.wasm_build() / "lib"
+    # zlib (and later numpy) as built-in modules of the wasm CPython
+    python_builtins = builtins.build()
     flags_probe = flags.rust_env_flags(linker="zig", python_lib_dir=str(libpython_dir), python_thread_obj="t.o")
     facts = {
         "rustc": toolchains.tool_version(toolchains.WASM_RUSTC, "--version"),
@@ -121,23 +126,34 @@ def build_module() -> Path:
         "libpython": libpython_dir.name,
         # a content-hash keyed folder: a new whisper build is a new path
         "whisper_lib": str(whisper_lib),
+        "python_builtins": str(python_builtins),
         "flags": flags_probe,
         "cargo_cmd": [_cargo_cmd(), _cargo_cmd(reactor=True)],
     }
-    inputs = [paths.RUNTIME_DIR / name for name in RUNTIME_INPUTS if (paths.RUNTIME_DIR / name).exists()]
+    inputs = [paths.RUNTIME_DIR / name for name in cargo.RUNTIME_INPUTS if (paths.RUNTIME_DIR / name).exists()]
 
     def build(out: Path) -> None:
-        env = _cargo_env(libpython_dir, whisper_lib)
-        ui.info("cargo for wasm32-wasip1 (first build also compiles std: a few minutes on 2 cores)")
-        ui.run(_cargo_cmd(), cwd=paths.RUNTIME_DIR, env=env, what="cargo build (wasm)")
-        ui.info(f"the same runtime as a WASI reactor ({flags.REACTOR_CRATE}: sessions for JS hosts)")
-        ui.run(_cargo_cmd(reactor=True), cwd=paths.RUNTIME_DIR, env=env, what="cargo rustc (wasm reactor)")
+        env = _cargo_env(libpython_dir, whisper_lib, python_builtins)
         release = paths.cargo_target_dir("wasm") / flags.RUST_TARGET / PROFILE
-        built = release / MODULE_NAME
-        shutil.copy2(built, out / MODULE_NAME)
-        (out / STRIPPED_NAME).write_bytes(wasmbin.strip_custom_sections(built.read_bytes()))
-        (out / REACTOR_NAME).write_bytes(wasmbin.strip_custom_sections((release / REACTOR_NAME).read_bytes()))
-        (out / "sizes.json").write_text(json.dumps(wasmbin.sizes(built), indent=1) + "\n")
+        marker = builtins.marker().encode()
+        with cargo.target("wasm"):  # shared with other checkouts: see build/cargo.py
+            for attempt in (1, 2):
+                ui.info("cargo for wasm32-wasip1 (first build also compiles std: a few minutes on 2 cores)")
+                ui.run(_cargo_cmd(), cwd=paths.RUNTIME_DIR, env=env, what="cargo build (wasm)")
+                ui.info(f"the same runtime as a WASI reactor ({flags.REACTOR_CRATE}: sessions for JS hosts)")
+                ui.run(_cargo_cmd(reactor=True), cwd=paths.RUNTIME_DIR, env=env, what="cargo rustc (wasm reactor)")
+                lacking = [n for n in (MODULE_NAME, REACTOR_NAME) if marker not in (release / n).read_bytes()]
+                if not lacking:
+                    break
+                if attempt == 2:
+                    raise BuildError(f"{', '.join(lacking)}: linked without {builtins.ARCHIVE} (runtime/build.rs)")
+                ui.warn(f"{', '.join(lacking)} lack the built-in Python modules: building again")
+                cargo.touch_runtime_sources()
+            built = release / MODULE_NAME
+            shutil.copy2(built, out / MODULE_NAME)
+            (out / STRIPPED_NAME).write_bytes(wasmbin.strip_custom_sections(built.read_bytes()))
+            (out / REACTOR_NAME).write_bytes(wasmbin.strip_custom_sections((release / REACTOR_NAME).read_bytes()))
+        (out / "sizes.json").write_text(json.dumps(wasmbin.sizes(out / MODULE_NAME), indent=1) + "\n")
 
     return steps.cached("wasm-module", inputs, facts, build)
 

@@ -9,21 +9,26 @@
 //! [`FromPyOptions::audio_classes`]), numpy scalars and arrays (as their
 //! `tolist()`; recognised by their type's module, so numpy is never imported
 //! for other objects). An audio object has `sample_rate` and `channels`
-//! (ints) and `samples`: a list/tuple of numbers (not bools), a numeric numpy
-//! array (1-D interleaved or 2-D `(frames, channels)`, converted to float32),
-//! or any buffer of float32 (format `'f'`, e.g. `array.array('f')` or a
-//! `memoryview` of one), read as bytes without a Python object per sample.
+//! (ints) and `samples` (for `pipeline_values.Audio`: its data as stored, see
+//! `Audio._audio_data`, so no list is built): a list/tuple of numbers (not
+//! bools), a float numpy array (1-D interleaved or 2-D `(frames, channels)`;
+//! float32, or float64/float16 converted; integer dtypes are refused), or any
+//! buffer of float32 (format `'f'`, e.g. `array.array('f')` or a `memoryview`
+//! of one), read as bytes without a Python object per sample.
 //!
 //! Value -> Python ([`ToPython`], [`value_to_py`]): the reverse; audio
-//! becomes `cls(samples, sample_rate, channels)` with `samples` a list of
-//! floats or, with [`AudioSamples::NumpyOrList`], a writable float32 numpy
-//! array when numpy can be imported.
+//! becomes `cls(samples, sample_rate, channels)` with `samples` an
+//! `array.array('f')` ([`AudioSamples::Buffer`], the default: one copy of the
+//! bytes, no object per sample), a list of floats ([`AudioSamples::List`]) or,
+//! with [`AudioSamples::NumpyOrList`], a writable float32 numpy array when
+//! numpy can be imported.
 //!
 //! Errors are messages starting with the path of the bad object (e.g.
 //! `process() result[1]`, `inputs[0].samples`).
 
 use std::cell::OnceCell;
 
+use pyo3::buffer::PyUntypedBuffer;
 use pyo3::prelude::*;
 use pyo3::types::{
     PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMemoryView, PyString, PyTuple,
@@ -205,8 +210,11 @@ fn audio(obj: &Bound<'_, PyAny>, path: &str) -> Msg<Value> {
         .map_err(|e| format!("{path}.sample_rate: {e}"))?;
     let channels = check_channels(int_attr(obj, path, "channels")?)
         .map_err(|e| format!("{path}.channels: {e}"))?;
+    // `pipeline_values.Audio` hands over its data as it is (`_audio_data`: no list
+    // is built for a buffer); other audio classes are read through `samples`.
     let samples_obj = obj
-        .getattr("samples")
+        .getattr("_audio_data")
+        .or_else(|_| obj.getattr("samples"))
         .map_err(|_| format!("{path}.samples: missing"))?;
     let samples = samples(&samples_obj, channels, &format!("{path}.samples"))?;
     AudioBuffer::new(samples, rate, channels)
@@ -218,7 +226,7 @@ fn audio(obj: &Bound<'_, PyAny>, path: &str) -> Msg<Value> {
 fn samples(obj: &Bound<'_, PyAny>, channels: u16, path: &str) -> Msg<Vec<f32>> {
     if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
         let err = |e: PyErr| format!("{path}: {e}");
-        let mut out = Vec::new();
+        let mut out = sample_vec(obj.len().map_err(err)?, path)?;
         for (i, item) in obj.try_iter().map_err(err)?.enumerate() {
             let item = item.map_err(err)?;
             let number = !item.is_instance_of::<PyBool>()
@@ -280,11 +288,47 @@ fn check_shape(shape: &[usize], channels: u16, path: &str) -> Msg<()> {
     }
 }
 
-fn f32_from_bytes(bytes: &[u8]) -> Vec<f32> {
-    bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
+/// A vector for `n` samples, or a node error instead of an abort (a trap in
+/// wasm) when the memory is not there.
+fn sample_vec(n: usize, path: &str) -> Msg<Vec<f32>> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(n)
+        .map_err(|_| format!("{path}: out of memory: cannot hold {n} samples"))?;
+    Ok(out)
+}
+
+fn f32_from_bytes(bytes: &[u8], path: &str) -> Msg<Vec<f32>> {
+    let mut out = sample_vec(bytes.len() / 4, path)?;
+    out.extend(
+        bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]])),
+    );
+    Ok(out)
+}
+
+/// The samples of a C-contiguous buffer of 4-byte items (its format checked
+/// by the caller), copied once straight from its memory; `None` for other
+/// layouts.
+fn contiguous_f32(obj: &Bound<'_, PyAny>, path: &str) -> Msg<Option<Vec<f32>>> {
+    let buf = PyUntypedBuffer::get(obj).map_err(|e| format!("{path}: {e}"))?;
+    if !buf.is_c_contiguous() || buf.item_size() != 4 {
+        return Ok(None);
+    }
+    let n = buf.item_count();
+    let mut out = sample_vec(n, path)?;
+    // SAFETY: the buffer is C-contiguous with n items of 4 bytes at buf_ptr()
+    // (held by `buf` until it is dropped); `out` has room for n f32s, all of
+    // which are written before the length is set.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            buf.buf_ptr().cast::<u8>(),
+            out.as_mut_ptr().cast::<u8>(),
+            n * 4,
+        );
+        out.set_len(n);
+    }
+    Ok(Some(out))
 }
 
 /// Buffer-protocol formats of a native-endian float32.
@@ -319,23 +363,33 @@ fn buffer_samples(
         .and_then(|s| s.extract())
         .map_err(err)?;
     check_shape(&shape, channels, path)?;
-    // One copy of the bytes in C order (any strides), no object per sample.
+    // Contiguous (array('f'), Audio.buffer): one copy from its memory.
+    if let Some(samples) = contiguous_f32(obj, path)? {
+        return Ok(samples);
+    }
+    // Other strides: the bytes in C order, no object per sample.
     let bytes = view.call_method0("tobytes").map_err(err)?;
     let bytes = bytes
         .cast::<PyBytes>()
         .map_err(|e| format!("{path}: {e}"))?;
-    Ok(f32_from_bytes(bytes.as_bytes()))
+    f32_from_bytes(bytes.as_bytes(), path)
 }
 
 fn numpy_samples(arr: &Bound<'_, PyAny>, channels: u16, path: &str) -> Msg<Vec<f32>> {
     let err = |e: PyErr| format!("{path}: {e}");
     let kind = numpy_kind(arr).map_err(err)?;
-    if !matches!(kind.as_str(), "f" | "i" | "u") {
+    if kind != "f" {
+        let dtype = arr
+            .getattr("dtype")
+            .map(|d| d.to_string())
+            .unwrap_or_default();
+        let hint = if matches!(kind.as_str(), "i" | "u") {
+            " (integer PCM must be scaled to floats first, e.g. x / 32768 for int16)"
+        } else {
+            ""
+        };
         return Err(format!(
-            "{path}: expected a numeric numpy array, got dtype {}",
-            arr.getattr("dtype")
-                .map(|d| d.to_string())
-                .unwrap_or_default()
+            "{path}: expected a float numpy array (float32; float64 and float16 are converted), got dtype {dtype}{hint}"
         ));
     }
     let shape: Vec<usize> = arr
@@ -353,11 +407,15 @@ fn numpy_samples(arr: &Bound<'_, PyAny>, channels: u16, path: &str) -> Msg<Vec<f
         .getattr("ascontiguousarray")
         .and_then(|f| f.call((arr,), Some(&kwargs)))
         .map_err(err)?;
+    // float32 and C-contiguous now (no copy if it was already): one copy from its memory.
+    if let Some(samples) = contiguous_f32(&contiguous, path)? {
+        return Ok(samples);
+    }
     let bytes = contiguous.call_method0("tobytes").map_err(err)?;
     let bytes = bytes
         .cast::<PyBytes>()
         .map_err(|e| format!("{path}: {e}"))?;
-    Ok(f32_from_bytes(bytes.as_bytes()))
+    f32_from_bytes(bytes.as_bytes(), path)
 }
 
 // ---------------------------------------------------------------------------
@@ -366,8 +424,11 @@ fn numpy_samples(arr: &Bound<'_, PyAny>, channels: u16, path: &str) -> Msg<Vec<f
 /// What audio `samples` become in Python.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum AudioSamples {
-    /// A list of floats (what Python nodes receive).
+    /// An `array.array('f')` (what Python nodes receive: `Audio.buffer` is a
+    /// zero-copy view of it, `Audio.samples` a list built on first use).
     #[default]
+    Buffer,
+    /// A list of floats.
     List,
     /// A writable 1-D float32 numpy array if numpy can be imported (tried
     /// once per [`ToPython`], at the first audio value), else a list.
@@ -392,6 +453,8 @@ pub struct ToPython<'py> {
     samples: AudioSamples,
     /// `numpy.frombuffer` and `numpy.float32`, or None without numpy.
     numpy: OnceCell<Numpy<'py>>,
+    /// `array.array`, imported at the first audio value.
+    array: OnceCell<Bound<'py, PyAny>>,
 }
 
 impl<'py> ToPython<'py> {
@@ -401,7 +464,16 @@ impl<'py> ToPython<'py> {
             audio_class: options.audio_class,
             samples: options.samples,
             numpy: OnceCell::new(),
+            array: OnceCell::new(),
         }
+    }
+
+    fn array_type(&self) -> PyResult<&Bound<'py, PyAny>> {
+        if let Some(a) = self.array.get() {
+            return Ok(a);
+        }
+        let a = self.py.import("array")?.getattr("array")?;
+        Ok(self.array.get_or_init(|| a))
     }
 
     fn numpy(&self) -> PyResult<&Numpy<'py>> {
@@ -440,7 +512,7 @@ impl<'py> ToPython<'py> {
             }
             Value::Audio(a) => {
                 let numpy = match self.samples {
-                    AudioSamples::List => &None,
+                    AudioSamples::List | AudioSamples::Buffer => &None,
                     AudioSamples::NumpyOrList => self.numpy()?,
                 };
                 let samples = match numpy {
@@ -449,6 +521,17 @@ impl<'py> ToPython<'py> {
                             a.samples.iter().flat_map(|s| s.to_ne_bytes()).collect();
                         // A bytearray, so the array is writable.
                         frombuffer.call1((PyByteArray::new(py, &bytes), float32))?
+                    }
+                    None if self.samples == AudioSamples::Buffer => {
+                        // array('f', bytes): the samples' bytes, native order, copied once
+                        // into a bytes object and once into the array.
+                        let bytes = PyBytes::new_with(py, a.samples.len() * 4, |buf| {
+                            for (chunk, s) in buf.chunks_exact_mut(4).zip(&a.samples) {
+                                chunk.copy_from_slice(&s.to_ne_bytes());
+                            }
+                            Ok(())
+                        })?;
+                        self.array_type()?.call1(("f", bytes))?
                     }
                     None => {
                         let list = PyList::empty(py);

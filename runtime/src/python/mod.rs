@@ -6,7 +6,9 @@
 //! `auto-initialize`), so the same code works with the shared libpython of a
 //! native build and with a statically linked libpython on wasm32-wasip1.
 //! `PYTHONHOME` / `PYTHONPATH` are read from the environment by CPython
-//! itself. A host that initialises CPython on its own first (e.g. with a
+//! itself. The interpreter it starts has a fixed hash seed
+//! ([`DEFAULT_HASH_SEED`], unless `PYTHONHASHSEED` is set), and in the wasm
+//! build the extra built-in modules ([`builtin_module_names`]: zlib). A host that initialises CPython on its own first (e.g. with a
 //! custom `PyConfig`) can still call `init_interpreter`: it then only
 //! installs the helper module.
 //!
@@ -37,35 +39,123 @@ pub const HELPER_MODULE: &str = "pipeline_values";
 
 const HELPER_SOURCE: &str = r#"
 """Types shared between the pipeline runtime and Python nodes."""
+import array as _array
 import os as _os
-import traceback as _traceback
+import sys as _sys
+
+
+def _f32_view(data):
+    """A 1-D float32 memoryview of ``data`` without a copy, or None (not float32, not
+    contiguous, no buffer)."""
+    try:
+        view = memoryview(data)
+    except TypeError:
+        return None
+    if view.format not in _F32_FORMATS or not view.c_contiguous:
+        return None
+    return view if view.ndim == 1 else view.cast("B").cast("f")
+
+
+_F32_FORMATS = ("f", "@f", "=f", "<f" if _sys.byteorder == "little" else ">f")
+
+
+def _flat_values(data):
+    """Any samples object as a flat sequence of numbers (interleaved)."""
+    if hasattr(data, "ravel"):  # numpy
+        return data.ravel().tolist()
+    if isinstance(data, memoryview):
+        return data.cast("B").cast(data.format.lstrip("@=<>!")).tolist() if data.ndim != 1 else data.tolist()
+    return data
 
 
 class Audio:
-    """Audio passed to and from Python nodes.
+    """Audio passed to and from Python nodes: interleaved samples (frame 0 ch 0,
+    frame 0 ch 1, ...), ``sample_rate`` (Hz) and ``channels`` (ints).
 
-    samples: list of floats, interleaved by channel (frame 0 ch 0, frame 0 ch 1, ...)
-    sample_rate: int (Hz), channels: int
-    A returned Audio's samples may also be set to a numeric numpy array (1-D, or
-    2-D (frames, channels)) or a float32 buffer such as array.array('f').
+    The samples are float32. Read them as:
+
+    - ``buffer``: a 1-D float32 ``memoryview`` (format 'f'), zero-copy. What the
+      runtime passes in is an ``array.array('f')``, so this is a view of it
+      (writable: changes are the audio's);
+    - ``array``: a 1-D ``numpy.ndarray`` of float32 sharing that memory (where
+      numpy imports; ``.reshape(-1, channels)`` for frames x channels);
+    - ``samples``: a ``list`` of floats, for compatibility. Built on first use (so it
+      costs nothing when unused); from then on the list is the audio's data, so
+      editing it in place changes the audio, as before.
+
+    ``Audio(samples, sample_rate, channels=1)`` takes a list, an ``array.array('f')``,
+    a float32 ``memoryview`` or a numpy array (1-D interleaved or 2-D (frames,
+    channels); float32, or other float dtypes, converted when read) and keeps it as it
+    is (no copy); any other iterable becomes a list. Setting ``samples`` stores the
+    object as it is. The runtime reads the data when the audio is returned; a wrong
+    dtype or shape is a node error naming its path.
     """
 
-    __slots__ = ("samples", "sample_rate", "channels")
+    __slots__ = ("_data", "sample_rate", "channels")
 
     def __init__(self, samples, sample_rate, channels=1):
-        self.samples = samples if isinstance(samples, list) else list(samples)
+        if not isinstance(samples, (list, _array.array, memoryview)) and not hasattr(samples, "__array_interface__"):
+            samples = list(samples)
+        self._data = samples
         self.sample_rate = sample_rate
         self.channels = channels
 
     @property
+    def samples(self):
+        data = self._data
+        if type(data) is not list:
+            data = self._data = list(_flat_values(data))
+        return data
+
+    @samples.setter
+    def samples(self, samples):
+        self._data = samples  # as it is: the runtime checks it when the audio is returned
+
+    @property
+    def buffer(self):
+        view = _f32_view(self._data)
+        if view is None:
+            # a list (or float64 data): converted once to array('f'), which then holds the data
+            self._data = _array.array("f", _flat_values(self._data))
+            view = memoryview(self._data)
+        return view
+
+    @property
+    def array(self):
+        try:
+            import numpy
+        except ModuleNotFoundError as exc:
+            raise ModuleNotFoundError(
+                "Audio.array needs numpy, which this Python cannot import (the wasm runtime has no "
+                "numpy yet): use Audio.buffer, a float32 memoryview, or Audio.samples",
+                name="numpy",
+            ) from exc
+        return numpy.frombuffer(self.buffer, dtype=numpy.float32)
+
+    @property
+    def _audio_data(self):
+        # What the runtime reads from a returned audio: the data as it is (no list is
+        # built); a subclass that redefines `samples` gets its `samples`.
+        if type(self).samples is not Audio.samples:
+            return self.samples
+        return self._data
+
+    @property
     def frames(self):
-        return len(self.samples) // self.channels if self.channels else 0
+        data = self._data
+        if hasattr(data, "size") and hasattr(data, "ravel"):
+            count = data.size
+        elif isinstance(data, memoryview):
+            count = data.nbytes // data.itemsize if data.itemsize else 0
+        else:
+            count = len(data)
+        return count // self.channels if self.channels else 0
 
     def __eq__(self, other):
         if not isinstance(other, Audio):
             return NotImplemented
-        return (self.samples, self.sample_rate, self.channels) == (
-            other.samples, other.sample_rate, other.channels)
+        return (self.sample_rate, self.channels) == (other.sample_rate, other.channels) and list(
+            _flat_values(self._data)) == list(_flat_values(other._data))
 
     __hash__ = None
 
@@ -84,6 +174,8 @@ _STDLIB = _os.path.dirname(_os.__file__)
 def _format_exception(exc, tb):
     if tb is not None:
         exc.__traceback__ = tb
+    import traceback as _traceback  # only when there is an error to show: start-up stays short
+
     summary = "".join(_traceback.format_exception_only(type(exc), exc)).strip()
     summary = summary.splitlines()[-1] if summary else type(exc).__name__
     if exc.__traceback__ is None and not isinstance(exc, SyntaxError):
@@ -113,7 +205,7 @@ static STDOUT_TO_STDERR: AtomicBool = AtomicBool::new(false);
 /// helper module. Idempotent and cheap after the first call. Does not touch
 /// signal handlers.
 pub fn init_interpreter() -> Result<()> {
-    Python::initialize();
+    start_interpreter()?;
     Python::attach(|py| -> PyResult<()> {
         helper(py)?;
         if STDOUT_TO_STDERR.load(Ordering::SeqCst) {
@@ -123,6 +215,84 @@ pub fn init_interpreter() -> Result<()> {
         Ok(())
     })
     .map_err(|e| Error::node(format!("cannot initialise the Python interpreter: {e}")))
+}
+
+/// The environment variable that fixes CPython's hash seed.
+pub const HASH_SEED_ENV: &str = "PYTHONHASHSEED";
+
+/// The hash seed the runtime starts CPython with when the environment names
+/// none: `0`, CPython's "hash randomization disabled" (`sys.flags.hash_randomization`
+/// is 0). `str`, `bytes` and `datetime` hashes, and so the iteration order of
+/// sets and of dicts built from sets, are then the same on every run.
+pub const DEFAULT_HASH_SEED: &str = "0";
+
+/// Start CPython unless it is running already (a host interpreter, as in the
+/// wheel: its hash seed was fixed when it started and is left alone). Before
+/// the start, and only then: `PYTHONHASHSEED` is set to [`DEFAULT_HASH_SEED`]
+/// if the environment has no (non-empty) value, and in the wasm build the
+/// extra built-in modules (zlib, ...) are registered.
+fn start_interpreter() -> Result<()> {
+    // SAFETY: Py_IsInitialized may be called at any time, even before init.
+    if unsafe { pyo3::ffi::Py_IsInitialized() } != 0 {
+        return Ok(());
+    }
+    static START: std::sync::Once = std::sync::Once::new();
+    let mut registered: Result<()> = Ok(());
+    START.call_once(|| {
+        // CPython reads PYTHONHASHSEED while it initialises (a value the
+        // environment already has stays: it wins). Set in the process
+        // environment, so `os.environ` shows it and child processes inherit it.
+        if std::env::var_os(HASH_SEED_ENV).is_none_or(|v| v.is_empty()) {
+            std::env::set_var(HASH_SEED_ENV, DEFAULT_HASH_SEED);
+        }
+        registered = register_builtin_modules();
+    });
+    registered?;
+    Python::initialize();
+    Ok(())
+}
+
+/// The extra built-in modules linked into this build (wasm: zlib, see
+/// `rmbuild/build/wasm/builtins.py`), registered with `PyImport_AppendInittab`.
+/// Empty natively, where the host Python's own modules are used.
+pub fn builtin_module_names() -> Vec<String> {
+    #[cfg(python_builtins)]
+    {
+        extern "C" {
+            fn rm_python_builtins_names() -> *const std::ffi::c_char;
+        }
+        // SAFETY: returns a pointer to a static NUL-terminated string,
+        // "rm-python-builtins:" followed by the names.
+        let names = unsafe { std::ffi::CStr::from_ptr(rm_python_builtins_names()) };
+        let names = names.to_string_lossy();
+        names
+            .trim_start_matches("rm-python-builtins:")
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+    #[cfg(not(python_builtins))]
+    Vec::new()
+}
+
+#[cfg(python_builtins)]
+fn register_builtin_modules() -> Result<()> {
+    extern "C" {
+        fn rm_python_builtins_register() -> std::ffi::c_int;
+    }
+    // SAFETY: called once, before Py_Initialize (PyImport_AppendInittab's contract).
+    if unsafe { rm_python_builtins_register() } != 0 {
+        return Err(Error::node(
+            "cannot initialise the Python interpreter: cannot register the built-in modules",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(python_builtins))]
+fn register_builtin_modules() -> Result<()> {
+    Ok(())
 }
 
 /// Make Python's `print` go to stderr from now on (the CLI does this so that
@@ -181,3 +351,6 @@ pub fn format_py_err(py: Python<'_>, err: &PyErr) -> String {
         Err(_) => err.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests;

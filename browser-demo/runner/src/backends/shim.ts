@@ -66,7 +66,10 @@ export class ShimBackend implements WasiBackend {
     const stdin = new OpenFile(new File(job.stdin, { readonly: true }));
     const stdout = new OpenFile(new File(new Uint8Array(0)));
     const stderr = new OpenFile(new File(new Uint8Array(0)));
-    const fds = [stdin, stdout, stderr, ...job.mounts.map(preopen)];
+    // A writable scratch folder at /tmp, in memory, new (empty) for each run and gone after
+    // it: Python's tempfile (the runtime points TMPDIR at it). The bundle's mounts stay read-only.
+    const scratch = job.mounts.some((m) => m.guest === "/tmp") ? [] : [new PreopenDirectory("/tmp", new Map())];
+    const fds = [stdin, stdout, stderr, ...job.mounts.map(preopen), ...scratch];
     const env = Object.entries(job.env).map(([k, v]) => `${k}=${v}`);
     const wasi = new WASI([...job.argv], env, fds, { debug: false });
     const mountMs = now() - t;

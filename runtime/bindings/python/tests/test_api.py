@@ -165,13 +165,16 @@ def test_audio_inputs_from_numpy_arrays():
     (b,) = roundtrip([rm.Audio(frames, 44100, 2)])
     assert b.frames == 3
     assert b.samples.tobytes() == frames.astype(np.float32).ravel().tobytes()
-    (c,) = roundtrip([rm.Audio(np.arange(4, dtype=np.int16), 100)])
+    (c,) = roundtrip([rm.Audio(np.arange(4, dtype=np.float16), 100)])
     assert c.samples.tolist() == [0.0, 1.0, 2.0, 3.0]
+    # integer PCM is refused (it would be 0..32767, not -1..1), naming the path
+    with pytest.raises(rm.InputError, match=r"inputs\[0\]\.samples: expected a float numpy array .* got dtype int16"):
+        roundtrip([rm.Audio(np.arange(4, dtype=np.int16), 100)])
     # numpy scalars and arrays as plain items
     assert roundtrip([np.float32(0.5), np.int64(7), np.array([[1, 2], [3, 4]])]) == [0.5, 7, [[1, 2], [3, 4]]]
     with pytest.raises(rm.InputError, match=r"inputs\[0\]\.samples: expected a 1-D array .* shape \(3, 2\)"):
         roundtrip([rm.Audio(frames, 44100, 1)])
-    with pytest.raises(rm.InputError, match=r"expected a numeric numpy array"):
+    with pytest.raises(rm.InputError, match=r"expected a float numpy array"):
         roundtrip([rm.Audio(np.array(["a"]), 44100)])
     bad_item = r"^invalid inputs: inputs\[0\]\.samples\[1\]: expected a number, got numpy\.bool$"
     with pytest.raises(rm.InputError, match=bad_item):

@@ -1,13 +1,19 @@
 """Parity with the CLI: on every case of the parity corpus, ``execute_json`` returns
 exactly what ``pipeline_executor run`` prints on stdout, or raises the exception of its
 exit code with exactly its message; ``execute`` returns the same values as Python
-objects. The cases and the executor come from ``nox -s wheels`` (see conftest.py)."""
+objects. The cases and the executor come from ``nox -s wheels`` (see conftest.py).
+
+Cases whose output depends on the hash seed (the CLI's changes with PYTHONHASHSEED: set
+orders, str hashes) are compared in a host interpreter started with PYTHONHASHSEED=0,
+the seed the CLI uses: the wheel runs nodes with its host's seed (README, "Python
+nodes"; test_hash_seed.py)."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -42,6 +48,27 @@ def workdir():
         yield Path(d)
 
 
+def _cli_env(seed: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONHASHSEED"}
+    return env if seed is None else {**env, "PYTHONHASHSEED": seed}
+
+
+# In a host interpreter started with PYTHONHASHSEED=0: what execute_json returns.
+IN_A_SEED_0_HOST = (
+    "import json, sys, remotemedia_runtime as rm\n"
+    "text, inputs, base_dir = json.loads(sys.stdin.read())\n"
+    "print(rm.execute_json(text, inputs, base_dir=base_dir), end='')\n"
+)
+
+
+def _depends_on_the_hash_seed(args: list[str], stdout: bytes) -> bool:
+    """Python cases whose CLI output changes with PYTHONHASHSEED (set and dict-of-set
+    orders, str hashes): the wheel gives the CLI's bytes for them only in a host
+    interpreter started with PYTHONHASHSEED=0 (README, "Python nodes")."""
+    other = subprocess.run(args, capture_output=True, timeout=120, check=False, env=_cli_env("1"))
+    return other.stdout != stdout
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_same_as_cli(case, workdir):
     # The manifest's own file when it has one (relative paths resolve against its
@@ -56,10 +83,26 @@ def test_same_as_cli(case, workdir):
         inputs_file = workdir / "inputs.json"
         inputs_file.write_text(case["inputs"])
         args += ["--input", str(inputs_file)]
-    cli = subprocess.run(args, capture_output=True, timeout=120, check=False)
+    cli = subprocess.run(args, capture_output=True, timeout=120, check=False, env=_cli_env(None))
     stdout, stderr = cli.stdout.decode(), cli.stderr.decode()
     base_dir = manifest_file.parent
     text = manifest_file.read_bytes()  # exactly what the CLI read
+
+    seeded = os.environ.get("PYTHONHASHSEED") == "0"
+    python_case = case["name"].startswith("python/")
+    if cli.returncode == 0 and not seeded and python_case and _depends_on_the_hash_seed(args, cli.stdout):
+        request = json.dumps([text.decode(), case["inputs"], str(base_dir)])
+        child = subprocess.run(
+            [sys.executable, "-c", IN_A_SEED_0_HOST],
+            input=request.encode(),
+            capture_output=True,
+            timeout=120,
+            check=False,
+            env=_cli_env("0"),
+        )
+        assert child.returncode == 0, child.stderr.decode()
+        assert child.stdout.decode() == stdout
+        return
 
     if cli.returncode == 0:
         got = rm.execute_json(text, case["inputs"], base_dir=base_dir)

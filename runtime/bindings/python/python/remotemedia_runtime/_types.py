@@ -49,14 +49,27 @@ def _as_list(samples: Any) -> list[float]:
     return samples.tolist() if hasattr(samples, "tolist") else list(samples)
 
 
+def _as_flat_list(samples: Any) -> list[float]:
+    if hasattr(samples, "ravel"):  # numpy
+        return samples.ravel().tolist()
+    if isinstance(samples, memoryview) and samples.ndim != 1:
+        return memoryview(samples.tobytes()).cast(samples.format.lstrip("@=<>!")).tolist()
+    return list(samples)
+
+
 class Audio:
     """Audio: interleaved samples (frame 0 channel 0, frame 0 channel 1, ...).
 
     In results ``samples`` is a ``numpy.ndarray`` of ``float32`` when numpy can be
     imported, otherwise a ``list`` of floats (the same float32 values). As an input,
-    ``samples`` may be a list/tuple of numbers, a numeric numpy array, 1-D
-    (interleaved) or 2-D of shape ``(frames, channels)``, or a float32 buffer
-    (``array.array('f')``, a ``memoryview`` of one); values are rounded to float32.
+    ``samples`` may be a list/tuple of numbers, a float numpy array (float32; float64
+    and float16 are converted; integer dtypes are refused), 1-D (interleaved) or 2-D of
+    shape ``(frames, channels)``, or a float32 buffer (``array.array('f')``, a
+    ``memoryview`` of one); values are rounded to float32.
+
+    ``buffer`` and ``array`` read the samples as a flat float32 ``memoryview`` and a 1-D
+    float32 ``numpy.ndarray``, like ``pipeline_values.Audio`` in Python nodes: without
+    a copy when the samples are float32 and contiguous already.
     """
 
     __slots__ = ("channels", "sample_rate", "samples")
@@ -69,7 +82,30 @@ class Audio:
     @property
     def frames(self) -> int:
         """Samples per channel."""
-        return len(self.samples) // self.channels if self.channels else 0
+        samples = self.samples
+        count = samples.size if hasattr(samples, "ravel") and hasattr(samples, "size") else len(samples)
+        return count // self.channels if self.channels else 0
+
+    @property
+    def buffer(self) -> memoryview:
+        """The samples as a flat float32 ``memoryview`` (format ``'f'``); zero-copy for
+        float32 C-contiguous samples (numpy results, ``array('f')``), else a converted copy."""
+        try:
+            view = memoryview(self.samples)
+        except TypeError:
+            view = None
+        if view is not None and view.format in ("f", "@f", "=f") and view.c_contiguous:
+            return view if view.ndim == 1 else view.cast("B").cast("f")
+        import array
+
+        return memoryview(array.array("f", _as_flat_list(self.samples)))
+
+    @property
+    def array(self) -> Any:
+        """The samples as a 1-D float32 ``numpy.ndarray`` (a view of ``buffer``); needs numpy."""
+        import numpy
+
+        return numpy.frombuffer(self.buffer, dtype=numpy.float32)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Audio):
