@@ -15,9 +15,12 @@ import time
 
 def main(config: dict) -> dict:
     started = time.perf_counter()
-    import ctranslate2
-    import faster_whisper
-    from faster_whisper import WhisperModel
+    try:
+        import ctranslate2
+        import faster_whisper
+        from faster_whisper import WhisperModel
+    except ImportError as exc:
+        sys.exit(f"the peer is not installed in {sys.executable}: {exc}")
 
     imported = time.perf_counter()
     model = WhisperModel(

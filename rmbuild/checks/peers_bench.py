@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import json
+import math
 import os
 import re
 import shutil
@@ -142,6 +143,28 @@ def pinned(group: str = "peers") -> dict[str, str]:
     return out
 
 
+def check_versions(what: str, found: dict[str, str], pins: dict[str, str]) -> None:
+    """Fails unless every pinned package is in ``found`` at exactly its pinned version."""
+    wrong = {name: found.get(name, "missing") for name, version in pins.items() if found.get(name) != version}
+    if wrong:
+        have = ", ".join(f"{name} {version}" for name, version in wrong.items())
+        want = ", ".join(f"{name} {pins[name]}" for name in wrong)
+        raise BuildError(f"{what}: found {have}; the pins say {want}")
+
+
+def locked_pyodide() -> str:
+    """The Pyodide version of bench/peers/package-lock.json (package.json must pin the same)."""
+    lock_file = PEERS_JS / "package-lock.json"
+    try:
+        locked = json.loads(lock_file.read_text())["packages"]["node_modules/pyodide"]["version"]
+    except (OSError, KeyError, ValueError) as exc:
+        raise BuildError(f"{lock_file}: no locked pyodide ({exc})") from exc
+    wanted = json.loads((PEERS_JS / "package.json").read_text()).get("dependencies", {}).get("pyodide")
+    if wanted != locked:
+        raise BuildError(f"bench/peers: package.json pins pyodide {wanted}, package-lock.json has {locked}")
+    return locked
+
+
 def _installed(pins: dict[str, str]) -> bool:
     try:
         return all(importlib.metadata.version(name) == version for name, version in pins.items())
@@ -171,10 +194,7 @@ def npm_ci() -> Path:
     from . import browser
 
     lock = PEERS_JS / "package-lock.json"
-    locked = json.loads(lock.read_text())["packages"]["node_modules/pyodide"]["version"]
-    wanted = json.loads((PEERS_JS / "package.json").read_text())["dependencies"]["pyodide"]
-    if wanted != locked:
-        raise BuildError(f"bench/peers: package.json pins pyodide {wanted}, package-lock.json has {locked}")
+    locked = locked_pyodide()
     marker = PEERS_JS / "node_modules" / ".rmbuild-lock-sha256"
     digest = fsutil.sha256_file(lock)
     if not (marker.exists() and marker.read_text().strip() == digest):
@@ -182,9 +202,11 @@ def npm_ci() -> Path:
         ui.run([browser.npm(), "ci", "--no-audit", "--no-fund"], cwd=PEERS_JS, what="npm ci (bench/peers)")
         marker.write_text(digest + "\n")
     folder = PEERS_JS / "node_modules" / "pyodide"
-    installed = json.loads((folder / "package.json").read_text())["version"]
-    if installed != locked:
-        raise BuildError(f"bench/peers: node_modules has pyodide {installed}, the lock says {locked}")
+    try:
+        installed = json.loads((folder / "package.json").read_text())["version"]
+    except (OSError, KeyError, ValueError):
+        installed = "missing"
+    check_versions("bench/peers/node_modules", {"pyodide": installed}, {"pyodide": locked})
     return folder
 
 
@@ -209,9 +231,7 @@ def faster_whisper_run(python: str, model_dir: Path, audio: Path, compute_type: 
     if proc.returncode != 0:
         raise BuildError(f"faster-whisper ({compute_type}, beam {beam}) failed on {audio.name}:\n{proc.stderr[-3000:]}")
     out = json.loads(proc.stdout.strip().splitlines()[-1])
-    pins = pinned()
-    if out["versions"] != {name: pins[name] for name in out["versions"]}:
-        raise BuildError(f"faster-whisper peer: {out['versions']} installed, pyproject.toml pins {pins}")
+    check_versions(f"the faster-whisper peer ({python})", out["versions"], pinned())
     return {**out, "process_seconds": wall}
 
 
@@ -392,11 +412,14 @@ def emscripten_run(build_dir: Path, model: Path, audio: Path) -> dict:
         name: float(ms)
         for name, ms in re.findall(r"whisper_print_timings:\s+(\w+) time =\s+([\d.]+) ms", "\n".join(out["err"]))
     }
-    return {**out, "text": " ".join(line.strip() for line in lines), "timings_ms": timings}
+    system_info = next((line.strip() for line in out["out"] if line.startswith("system_info:")), "")
+    return {**out, "text": " ".join(line.strip() for line in lines), "timings_ms": timings, "system_info": system_info}
 
 
 def emscripten_rows(built: dict[str, Path], audio_files: dict[str, Path], repeats: int) -> tuple[dict, list[dict]]:
-    """(what the build gave, the rows). A build that fails is reported with its error."""
+    """(what the build gave, the rows). A build that fails is reported with its error; a
+    missing emscripten fails the bench (``toolchains.apt_install`` names the command)."""
+    toolchains.apt_install(["emscripten", "cmake"])
     try:
         build_dir = emscripten_build()
     except BuildError as exc:
@@ -422,6 +445,7 @@ def emscripten_rows(built: dict[str, Path], audio_files: dict[str, Path], repeat
                 "rtf": round((best["init_ms"] + best["run_ms"]) / 1000 / seconds, 4),
                 "startup_seconds": round(best["startup_ms"] / 1000, 3),
                 "whisper_timings_ms": best["timings_ms"],
+                "system_info": best["system_info"],
                 "text": best["text"],
                 "wer": round(wer(TEXTS[audio_name], best["text"]), 4),
             }
@@ -545,9 +569,17 @@ def _python_config(peer: str, bundle: Path, counts: dict) -> dict:
     }
 
 
-def _python_summary(samples: list[dict]) -> dict:
+def _python_summary(peer: str, samples: list[dict]) -> dict:
     """The median start times over the samples (fresh processes / browsers), per-item times of
-    the fastest sample."""
+    the fastest sample. Pyodide's samples must have run the locked version."""
+    if not samples:
+        raise BuildError(f"the Python bench of {peer} gave no samples")
+    if peer == "pyodide":
+        locked = locked_pyodide()
+        for s in samples:
+            check_versions(
+                "the Pyodide that ran", {"pyodide": s["info"].get("version", "missing")}, {"pyodide": locked}
+            )
     best = {kind: min(s["perItem"][kind]["us_per_item"] for s in samples) for kind in samples[0]["perItem"]}
     out = {
         "cold_start_s": round(statistics.median(s["coldMs"] for s in samples) / 1000, 3),
@@ -586,7 +618,7 @@ def python_node(bundle: Path, counts: dict, samples: int) -> dict:
                     ["node", PEERS_JS / "node-python.mjs", path], cwd=PEERS_JS, capture=True, what=f"node ({peer})"
                 )
                 results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-            out[peer] = _python_summary(results)
+            out[peer] = _python_summary(peer, results)
     return out
 
 
@@ -601,7 +633,7 @@ def python_chromium(bundle: Path, counts: dict, samples: int) -> dict:
     with wb.bench_site({name: bundle}) as (base, _):
         done = wb.chromium_jobs(base, jobs)
     return {
-        peer: _python_summary([j["value"] for j in done if j["name"].startswith(f"{peer}#")])
+        peer: _python_summary(peer, [j["value"] for j in done if j["name"].startswith(f"{peer}#")])
         for peer in ("ours", "pyodide")
     }
 
@@ -791,6 +823,95 @@ def _chart(report: dict, out: Path) -> None:
     plt.close(fig)
 
 
+OUR_HOSTS = ("native", "wasmtime", "node", "chromium")
+PYTHON_FIELDS = ("cold_start_s", "warm_start_ms", "us_per_number", "ms_per_audio_second")
+
+
+def expected_speech_rows(emscripten_built: bool) -> set[tuple[str, str, str]]:
+    """The (system, setting, audio) of every row a speech report must have."""
+    rows = set()
+    for audio in TEXTS:
+        for setting in SETTINGS:
+            rows |= {(f"ours {host} {kind}", setting, audio) for host in OUR_HOSTS for kind in MODELS}
+            rows |= {(f"faster-whisper {compute}", setting, audio) for compute in FW_COMPUTE_TYPES}
+        if emscripten_built:  # its JavaScript API decodes greedily only
+            rows |= {(f"whisper.cpp emscripten {kind}", "greedy", audio) for kind in MODELS}
+    return rows
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
+def report_problems(report: dict) -> list[str]:
+    """What is wrong with a (whole or partial) peers report: missing or extra rows, numbers that
+    are not finite and positive, a WER that is not the one of the row's text, peers that
+    disagree. Empty when it is valid."""
+    problems = []
+    if "context" not in report:
+        problems.append("no context (machine, tools)")
+    if not any(part in report for part in ("speech", "python")):
+        problems.append("neither a speech nor a python part")
+    speech = report.get("speech")
+    if speech is not None:
+        if set(speech.get("audio", {})) != set(TEXTS):
+            problems.append(f"speech audio {sorted(speech.get('audio', {}))}, expected {sorted(TEXTS)}")
+        em = speech.get("peers", {}).get("whisper.cpp-emscripten", {})
+        if "built" not in em:
+            problems.append("whisper.cpp-emscripten: neither built nor a build error")
+        elif not em["built"] and not (isinstance(em.get("error"), str) and em["error"].strip()):
+            problems.append("whisper.cpp-emscripten: not built, and no build error to say why")
+        rows = speech.get("rows", [])
+        keys = [(r.get("system"), r.get("setting"), r.get("audio")) for r in rows]
+        duplicates = sorted({k for k in keys if keys.count(k) > 1}, key=str)
+        if duplicates:
+            problems.append(f"speech rows twice: {duplicates}")
+        expected = expected_speech_rows(bool(em.get("built")))
+        missing, extra = expected - set(keys), set(keys) - expected
+        if missing:
+            problems.append(f"speech rows missing: {sorted(missing)}")
+        if extra:
+            problems.append(f"speech rows not expected: {sorted(extra, key=str)}")
+        for row in rows:
+            name = f"{row.get('system')} {row.get('setting')} {row.get('audio')}"
+            if not _positive(row.get("rtf")) or not _positive(row.get("audio_seconds")):
+                problems.append(f"{name}: rtf {row.get('rtf')!r}, audio_seconds {row.get('audio_seconds')!r}")
+            text = row.get("text")
+            if not isinstance(text, str) or row.get("audio") not in TEXTS:
+                problems.append(f"{name}: no text")
+            elif row.get("wer") != round(wer(TEXTS[row["audio"]], text), 4):
+                problems.append(f"{name}: wer {row.get('wer')!r} is not the WER of its text")
+        summarised = {(s.get("system"), s.get("setting")) for s in speech.get("summary", [])}
+        if summarised != {(k[0], k[1]) for k in keys}:
+            problems.append("the speech summary does not cover exactly the rows' systems and settings")
+    py = report.get("python")
+    if py is not None:
+        for host in ("node", "chromium"):
+            for peer in ("ours", "pyodide"):
+                got = py.get(host, {}).get(peer)
+                if got is None:
+                    problems.append(f"python: no {peer} in {host}")
+                    continue
+                bad = {f: got.get(f) for f in PYTHON_FIELDS if not _positive(got.get(f))}
+                if bad:
+                    problems.append(f"python {peer} in {host}: not finite and positive: {bad}")
+            peers = py.get(host, {})
+            both = "ours" in peers and "pyodide" in peers
+            if both and peers["ours"].get("first_outputs") != peers["pyodide"].get("first_outputs"):
+                problems.append(f"python: the peers' first outputs differ in {host}")
+        for peer in ("ours", "pyodide"):
+            if not _positive(py.get("download", {}).get(peer, {}).get("total_bytes")):
+                problems.append(f"python: no download size for {peer}")
+    return problems
+
+
+def validate(report: dict) -> None:
+    """Fails with every problem of ``report_problems`` (before anything is written)."""
+    problems = report_problems(report)
+    if problems:
+        raise BuildError("the peers report is not valid:\n  " + "\n  ".join(problems))
+
+
 def _write(name: str, report: dict) -> Path:
     paths.REPORTS_DIR.mkdir(parents=True, exist_ok=True)
     return fsutil.write_atomic(paths.REPORTS_DIR / name, json.dumps(report, indent=1) + "\n")
@@ -813,6 +934,7 @@ def speech(args: argparse.Namespace) -> int:
     """Only the speech part (reports/peers_speech.json)."""
     repeats = 3 if getattr(args, "full", False) else 1
     report = {"context": _context(), "speech": speech_report(repeats)}
+    validate(report)
     path = _write("peers_speech.json", report)
     _print_summary(report)
     ui.ok(f"report: {path}")
@@ -822,6 +944,7 @@ def speech(args: argparse.Namespace) -> int:
 def python(args: argparse.Namespace) -> int:
     """Only the Python part (reports/peers_python.json)."""
     report = {"context": _context(), "python": python_report(bool(getattr(args, "full", False)))}
+    validate(report)
     path = _write("peers_python.json", report)
     _print_summary(report)
     ui.ok(f"report: {path}")
@@ -839,6 +962,7 @@ def run(args: argparse.Namespace) -> int:
         "speech": speech_report(repeats),
     }
     report["markdown"] = markdown(report)
+    validate(report)
     json_path = _write(REPORT_JSON, report)
     png_path = paths.REPORTS_DIR / REPORT_PNG
     _chart(report, png_path)
