@@ -55,7 +55,14 @@ def test_wer_is_errors_over_reference_words_and_needs_a_reference() -> None:
 
 
 def test_every_peer_is_pinned_exactly() -> None:
-    assert pb.pinned() == {"faster-whisper": "1.2.1", "ctranslate2": "4.8.5"}
+    assert pb.pinned() == {
+        "faster-whisper": "1.2.1",
+        "ctranslate2": "4.8.5",
+        "av": "18.1.0",
+        "tokenizers": "0.23.3",
+        "onnxruntime": "1.32.0",
+        "huggingface-hub": "2.4.0",
+    }
     package = json.loads((pb.PEERS_JS / "package.json").read_text())
     locked = json.loads((pb.PEERS_JS / "package-lock.json").read_text())["packages"]
     assert package["dependencies"] == {"pyodide": "314.0.8"}

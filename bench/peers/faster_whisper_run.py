@@ -1,16 +1,26 @@
 """One faster-whisper run, in a fresh process (rmbuild/checks/peers_bench.py starts one per run).
 
-    python faster_whisper_run.py '{"model": DIR, "audio": WAV, "compute_type": "int8", "beam": 5}'
+    python faster_whisper_run.py '{"model": DIR, "audio": WAV, "compute_type": "int8", "beam": 5,
+                                   "packages": ["faster-whisper", "ctranslate2", ...]}'
 
-Prints one JSON line: the installed versions, the CPU compute types CTranslate2 offers here,
+Prints one JSON line: the installed versions of ``packages`` ("missing" for one that is not
+installed), the CPU compute types CTranslate2 offers here,
 the seconds spent importing, loading the model and transcribing (the segments are a
 generator: joining their text runs the model), and the text. Standard library and the peer
 only (no rmbuild): it runs in whatever Python has the pinned peers.
 """
 
+import importlib.metadata
 import json
 import sys
 import time
+
+
+def version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "missing"
 
 
 def main(config: dict) -> dict:
@@ -31,7 +41,11 @@ def main(config: dict) -> dict:
     text = " ".join(s.text.strip() for s in segments)
     done = time.perf_counter()
     return {
-        "versions": {"faster-whisper": faster_whisper.__version__, "ctranslate2": ctranslate2.__version__},
+        "versions": {
+            **{name: version(name) for name in config.get("packages", [])},
+            "faster-whisper": faster_whisper.__version__,
+            "ctranslate2": ctranslate2.__version__,
+        },
         "cpu_compute_types": sorted(ctranslate2.get_supported_compute_types("cpu")),
         "import_seconds": imported - started,
         "load_seconds": loaded - imported,

@@ -81,6 +81,10 @@ NODE_WASI_FLAGS = ("--no-turbo-fast-api-calls",)
 # lives in /usr/share/nodejs; a Node from elsewhere (NodeSource here) does not look there.
 EMCC_ENV = {"NODE_PATH": "/usr/share/nodejs"}
 EMSCRIPTEN_TARGET = "libmain"  # examples/whisper.wasm: whisper.cpp's own JS API (init, full_default)
+# what whisper.cpp's configure says about the CPU it builds ggml for (kept in build.json)
+CONFIGURE_NOTES = re.compile(
+    r"GGML_SYSTEM_ARCH|CPU architecture|Wasm detected|Adding CPU backend|CMAKE_SYSTEM_PROCESSOR"
+)
 PYTHON_CLASS = "Level"
 PYTHON_SOURCE = PEERS_JS / "python" / "level.py"
 PYTHON_COUNTS = {"numbers": [1000, 201000], "audio": [5, 45]}
@@ -216,7 +220,14 @@ def npm_ci() -> Path:
 
 def faster_whisper_run(python: str, model_dir: Path, audio: Path, compute_type: str, beam: int) -> dict:
     """faster-whisper in a fresh process of ``python``; checks the pinned versions."""
-    config = {"model": str(model_dir), "audio": str(audio), "compute_type": compute_type, "beam": beam}
+    pins = pinned()
+    config = {
+        "model": str(model_dir),
+        "audio": str(audio),
+        "compute_type": compute_type,
+        "beam": beam,
+        "packages": sorted(pins),
+    }
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
     started = time.perf_counter()
     proc = subprocess.run(
@@ -231,7 +242,7 @@ def faster_whisper_run(python: str, model_dir: Path, audio: Path, compute_type: 
     if proc.returncode != 0:
         raise BuildError(f"faster-whisper ({compute_type}, beam {beam}) failed on {audio.name}:\n{proc.stderr[-3000:]}")
     out = json.loads(proc.stdout.strip().splitlines()[-1])
-    check_versions(f"the faster-whisper peer ({python})", out["versions"], pinned())
+    check_versions(f"the faster-whisper peer ({python})", out["versions"], pins)
     return {**out, "process_seconds": wall}
 
 
@@ -362,7 +373,10 @@ def _our_row(
 def emscripten_build() -> Path:
     """whisper.cpp's ``examples/whisper.wasm`` (target ``libmain``: libmain.js with the wasm
     inside, and its pthread worker) built from the locked whisper.cpp source, unpatched,
-    with Debian's emscripten and whisper.cpp's own CMake flags. A cached step."""
+    with Debian's emscripten and whisper.cpp's own CMake flags. A cached step; its
+    ``build.json`` keeps what ggml's configure said about the CPU (``configure_notes``):
+    Debian's Emscripten.cmake says ``CMAKE_SYSTEM_PROCESSOR`` x86, which ggml-cpu takes for
+    an unknown CPU and builds its generic (scalar) quantized kernels."""
     toolchains.apt_install(["emscripten", "cmake"])
     facts = {
         "whisper.cpp": whisper_source.artifact_sha256(),
@@ -372,7 +386,9 @@ def emscripten_build() -> Path:
         "node": toolchains.tool_version("node", "--version"),
         "target": EMSCRIPTEN_TARGET,
         "env": EMCC_ENV,
+        "configure_notes": CONFIGURE_NOTES.pattern,
     }
+    notes: list[str] = []
 
     def build(out: Path) -> None:
         with tempfile.TemporaryDirectory(prefix="whisper-emscripten-") as tmp:
@@ -380,12 +396,13 @@ def emscripten_build() -> Path:
             shutil.copytree(whisper_source.upstream(), src, symlinks=True)
             build_dir = Path(tmp) / "build"
             configure = ["emcmake", "cmake", "-S", src, "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release"]
-            ui.run(configure, env=EMCC_ENV, quiet=True, what="emcmake cmake (whisper.cpp, emscripten)")
+            said = ui.run(configure, env=EMCC_ENV, quiet=True, what="emcmake cmake (whisper.cpp, emscripten)")
+            notes.extend(line.strip() for line in said.stdout.splitlines() if CONFIGURE_NOTES.search(line))
             make = ["cmake", "--build", build_dir, "--target", EMSCRIPTEN_TARGET, "-j", str(os.cpu_count() or 2)]
             ui.run(make, env=EMCC_ENV, quiet=True, what=f"emscripten build of whisper.cpp's {EMSCRIPTEN_TARGET}")
             for name in (f"{EMSCRIPTEN_TARGET}.js", f"{EMSCRIPTEN_TARGET}.worker.js"):
                 shutil.copy2(build_dir / "bin" / name, out / name)
-        (out / "build.json").write_text(json.dumps(facts, indent=1) + "\n")
+        (out / "build.json").write_text(json.dumps({**facts, "configure_notes": notes}, indent=1) + "\n")
 
     return steps.cached("peers-whisper-emscripten", [], facts, build)
 
@@ -427,6 +444,11 @@ def emscripten_rows(built: dict[str, Path], audio_files: dict[str, Path], repeat
         return {"built": False, "error": str(exc)}, []
     info = {"built": True, "build": str(build_dir), **json.loads((build_dir / "build.json").read_text())}
     info["module_js_bytes"] = (build_dir / f"{EMSCRIPTEN_TARGET}.js").stat().st_size
+    info["patches"] = (
+        f"none: upstream whisper.cpp, without the {len(whisper_source.patches())} patches of whisper/patches/ "
+        "our module is built with (ggml's wasm SIMD paths for f16 conversion, mul_mat tiles, softmax, flash "
+        "attention, quantized mul_mat)"
+    )
     rows = []
     for kind, model in built.items():
         for audio_name, audio in audio_files.items():
