@@ -139,6 +139,36 @@ def test_faster_whisper_run_fails_loudly_in_a_python_without_the_peer(tmp_path) 
         pb.faster_whisper_run(str(tmp_path / "venv" / "bin" / "python"), tmp_path, Path("jfk.wav"), "int8", 1)
 
 
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ('console.log("starting"); console.log(JSON.stringify({a: 1}));', ({"a": 1}, False)),
+        # printed its result, then never exits (what nodejs/node#54918's deadlock looks like)
+        ("console.log(JSON.stringify({a: 2})); setInterval(() => {}, 1000);", ({"a": 2}, True)),
+    ],
+)
+def test_node_result_takes_the_result_line_and_ends_a_node_that_hangs_after_it(
+    tmp_path, monkeypatch, script, expected
+) -> None:
+    monkeypatch.setattr(pb, "NODE_EXIT_GRACE_S", 0.5)
+    (tmp_path / "s.mjs").write_text(script)
+    assert pb.node_result(["node", tmp_path / "s.mjs"], cwd=tmp_path, what="s") == expected
+
+
+@pytest.mark.parametrize(
+    ("script", "timeout", "message"),
+    [
+        ('console.log("no json"); process.exit(3);', 60, r"s: no result \(exit code 3\)"),
+        ("setInterval(() => {}, 1000);", 1, r"s: no result \(timed out\)"),
+        ("console.log(JSON.stringify({a: 3})); process.exit(4);", 60, "s failed with exit code 4 after its result"),
+    ],
+)
+def test_node_result_fails_without_a_result_or_on_a_failing_exit(tmp_path, script, timeout, message) -> None:
+    (tmp_path / "s.mjs").write_text(script)
+    with pytest.raises(BuildError, match=message):
+        pb.node_result(["node", tmp_path / "s.mjs"], cwd=tmp_path, what="s", timeout=timeout)
+
+
 # ---------------------------------------------------------------------------
 # the report's schema: a report made here, right, then broken one way at a time
 

@@ -49,6 +49,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tomllib
 from pathlib import Path
@@ -622,6 +623,50 @@ def _python_summary(peer: str, samples: list[dict]) -> dict:
     return out
 
 
+NODE_EXIT_GRACE_S = 20.0
+
+
+def node_result(cmd: list, *, cwd: Path, what: str, timeout: float = 900.0) -> tuple[dict, bool]:
+    """Run a Node script that prints its result as one JSON line; (the result, whether Node hung
+    at exit). Node 20 can deadlock at exit after the script is done (nodejs/node#54918: the main
+    thread drains the platform's tasks while a concurrent compile job waits for it to collect
+    garbage): once the result is printed, a process still there after NODE_EXIT_GRACE_S is
+    killed and that is recorded. No result within ``timeout``, or a failing exit, fails."""
+    argv = [str(c) for c in cmd]
+    ui.info("$ " + " ".join(argv) + f"   (in {cwd})")
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, text=True)
+    timer = threading.Timer(timeout, proc.kill)
+    timer.start()
+    result = None
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("{"):
+                result = json.loads(line)
+                break
+        if result is None:
+            proc.wait()
+            why = "timed out" if not timer.is_alive() else f"exit code {proc.returncode}"
+            raise BuildError(f"{what}: no result ({why}): {' '.join(argv)}")
+        try:
+            code = proc.wait(timeout=NODE_EXIT_GRACE_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            ui.warn(f"{what}: Node hung at exit after printing its result (nodejs/node#54918): killed")
+            return result, True
+        if code != 0:
+            raise BuildError(f"{what} failed with exit code {code} after its result: {' '.join(argv)}")
+        return result, False
+    finally:
+        timer.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
 def python_node(bundle: Path, counts: dict, samples: int) -> dict:
     """Both peers in Node (fresh processes): ours through the runner in this thread."""
     from . import browser
@@ -633,14 +678,15 @@ def python_node(bundle: Path, counts: dict, samples: int) -> dict:
             config = {**_python_config(peer, bundle, counts), "bundle": str(bundle), "runner": str(dist / "index.js")}
             path = Path(tmp) / f"{peer}.json"
             path.write_text(json.dumps(config))
-            results = []
+            results, hung = [], 0
             for i in range(samples):
                 ui.step(f"peers bench: Python, {peer} in Node ({i + 1}/{samples})")
-                proc = ui.run(
-                    ["node", PEERS_JS / "node-python.mjs", path], cwd=PEERS_JS, capture=True, what=f"node ({peer})"
+                result, hung_at_exit = node_result(
+                    ["node", PEERS_JS / "node-python.mjs", path], cwd=PEERS_JS, what=f"node ({peer})"
                 )
-                results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-            out[peer] = _python_summary(peer, results)
+                results.append(result)
+                hung += hung_at_exit
+            out[peer] = {**_python_summary(peer, results), "node_hung_at_exit": hung}
     return out
 
 

@@ -29,7 +29,11 @@ fn run_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
         if let Some(s) = stdin {
             // A command that refuses its arguments exits without reading stdin.
             if let Err(e) = sin.write_all(s.as_bytes()) {
-                assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "writing stdin: {e}");
+                assert_eq!(
+                    e.kind(),
+                    std::io::ErrorKind::BrokenPipe,
+                    "writing stdin: {e}"
+                );
             }
         }
     }
