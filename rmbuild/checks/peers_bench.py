@@ -785,6 +785,10 @@ def python_report(full: bool) -> dict:
 
 
 def _context() -> dict:
+    try:
+        wasmtime_py = importlib.metadata.version("wasmtime")
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise BuildError("wasmtime (PyPI) is not installed here: run the bench as `./nox -s peers_bench`") from exc
     return {
         "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": machine.describe(),
@@ -792,7 +796,7 @@ def _context() -> dict:
         "tools": {
             "node": toolchains.tool_version("node", "--version"),
             "chromium": toolchains.tool_version("/usr/bin/chromium", "--version"),
-            "wasmtime-py": importlib.metadata.version("wasmtime"),
+            "wasmtime-py": wasmtime_py,
             "whisper.cpp": whisper.WHISPER_VERSION,
         },
     }
