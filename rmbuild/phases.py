@@ -239,6 +239,24 @@ PHASES: tuple[Phase, ...] = (
         ci="benchmarks",
     ),
     Phase(
+        "peers-bench",
+        "our Whisper and Python nodes against faster-whisper, whisper.cpp's emscripten build and Pyodide: "
+        "reports/peers_bench.{json,png}",
+        "checks.peers_bench:run",
+        groups=("peers",),
+        args=(full("3 runs per measurement, fastest kept"),),
+        ci="benchmarks",
+        steps=(
+            Step("speech", "only the speech part: reports/peers_speech.json", "checks.peers_bench:speech"),
+            Step("python", "only the Python part: reports/peers_python.json", "checks.peers_bench:python"),
+            Step(
+                "emscripten",
+                "only build whisper.cpp's emscripten example (Debian emscripten)",
+                "checks.peers_bench:emscripten_build_command",
+            ),
+        ),
+    ),
+    Phase(
         "browser",
         "run every demo pipeline in Chromium, Firefox ESR and WebKitGTK with each WASI backend the engine can run",
         "checks.browser:test",

@@ -21,6 +21,17 @@ print the same bytes) and beam 5 (like for like with the CLI rows), and records 
 RTF = the executor's whole run (start-up, WAV read, resampling, model load,
 transcription, JSON output; module compilation not included) / audio seconds.
 
+Both parts have Chromium rows, measured in the same run: Debian Chromium (headless,
+127.0.0.1 only) runs the same wasm modules on the runner's shim backend
+(``browser-demo/runner/src/backends/shim.ts``) in a Web Worker: whisper-cli.wasm with
+its whisper timings (so encoder/decoder/load compare with wasmtime's), and the
+``PipelineRunner`` on a bundle packed like the demo's whisper bundle with the row's
+model and audio (``bench_bundle``). A compiled module is reused between runs, as in the
+runner; each case runs at least twice and the fastest counts (the first run, which
+also pays V8's lazy compilation and tier-up, is recorded as ``first_run_*``). The page
+side is ``bench/peers/pages/`` (``bench.js``, ``cli-worker.js``), driven by
+``bench/peers/chromium.mjs``.
+
 Writes ``reports/whisper_bench.json`` and ``reports/whisper_bench.png``.
 ``--full`` repeats every run 3 times and keeps the fastest.
 """
@@ -28,11 +39,13 @@ Writes ``reports/whisper_bench.json`` and ``reports/whisper_bench.png``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.metadata
 import itertools
 import json
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..build import native, whisper
@@ -40,6 +53,7 @@ from ..build.wasm import module as wasm_module
 from ..core import fsutil, machine, paths, toolchains, ui
 from ..core.ui import BuildError
 from ..run import executor, wasi
+from ..run.outcome import Outcome
 from . import whisper_pipeline as wp
 
 TARGET_RTF_WASM = 2.0  # the proposal: RTF < 2.0 in wasm ...
@@ -104,7 +118,8 @@ def _row(result: whisper.Transcript, label: str, model: str, audio_name: str, se
         "decode_ms": round(t.get("decode", 0.0) + t.get("batchd", 0.0) + t.get("prompt", 0.0), 1),
         "sample_ms": round(t.get("sample", 0.0), 1),
         "wall_seconds": round(result.run.run_seconds, 3),
-        "module_load_seconds": round(result.run.compile_seconds, 3) if result.target == "wasm" else None,
+        "module_load_seconds": round(result.run.compile_seconds, 3) if result.target != "native" else None,
+        **({"first_run_total_ms": round(t["first_total"], 1)} if "first_total" in t else {}),
         "text": result.text,
     }
 
@@ -150,7 +165,244 @@ def _pipeline_runs(built: dict[str, Path], audios: dict[str, Path], repeats: int
                 row = _pipeline_row(best, target, setting, kind, audio_name, seconds)
                 rows.append(row)
                 ui.info(f"pipeline RTF {row['rtf']:.3f} ({row['run_seconds']:.2f} s)")
+    rows += chromium_pipeline_runs(built, audios, PIPELINE_SETTINGS, repeats)
     return rows
+
+
+# ---------------------------------------------------------------------------
+# Chromium: the same pipeline through the PipelineRunner (shim backend, in its Web Worker)
+
+PEERS_JS = paths.REPO / "bench" / "peers"  # pages/, chromium.mjs (and Pyodide's package-lock.json)
+BENCH_BUNDLES_DIR = paths.BUILD_DIR / "bench-bundles"
+AUDIO_MOUNT = "/audio"
+MODEL_MOUNT = "/models/whisper"
+BUNDLE_PIPELINE = "transcribe"
+
+
+def _write_if_changed(path: Path, data: bytes) -> None:
+    if not path.exists() or path.read_bytes() != data:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fsutil.write_atomic(path, data)
+
+
+def guest_manifest(model: Path, **params: object) -> str:
+    """The pipeline's manifest as the bench bundles run it: the model at its mount."""
+    data = wp.manifest(model, **params)
+    for node in data["nodes"]:
+        if node["id"] == wp.WHISPER_NODE:
+            node["params"]["model"] = f"{MODEL_MOUNT}/{model.name}"
+    return json.dumps(data, indent=1) + "\n"
+
+
+def bench_bundle(kind: str, model: Path, audios: dict[str, Path]) -> Path:
+    """A bundle like the demo's whisper bundle, packed by the same code, with model ``kind``
+    and the benchmark's audio as data (``/audio/NAME``): the pipeline ``MediaReader ->
+    Resample -> Whisper`` (greedy; other settings go in as the run's manifest)."""
+    from ..build.pack import bundle as pack
+    from ..build.pack import spec as pack_spec
+
+    project = BENCH_BUNDLES_DIR / f"whisper-{kind}"
+    for name, wav in audios.items():
+        _write_if_changed(project / "audio" / name, wav.read_bytes())
+    for stale in (project / "audio").iterdir():
+        if stale.name not in audios:
+            stale.unlink()
+    _write_if_changed(project / "transcribe.json", guest_manifest(model, **PIPELINE_SETTINGS["greedy"]).encode())
+    toml = f"""[bundle]
+name = "whisper-{kind.replace("_", "-")}"
+version = "0.1.0"
+title = "Whisper {kind} (benchmark)"
+
+[[pipeline]]
+name = "{BUNDLE_PIPELINE}"
+manifest = "transcribe.json"
+input_kind = "json"
+
+[[data]]
+path = "audio"
+mount = "{AUDIO_MOUNT}"
+
+[[model]]
+name = "whisper"
+mount = "{MODEL_MOUNT}"
+product = "whisper-tiny.en-{kind}"
+"""
+    _write_if_changed(project / "rmpkg.toml", toml.encode())
+    return pack.build(pack_spec.load(project / "rmpkg.toml"))
+
+
+@contextlib.contextmanager
+def bench_site(bundles: dict[str, Path], files: dict[str, Path] | None = None) -> Iterator[tuple[str, Path]]:
+    """Serve on 127.0.0.1 (links in a temporary folder): the runner's dist/ (``/runner/``), its
+    shim backend alone (``/shim/shim.js``, for WASI commands), bench/peers/pages, Pyodide,
+    ``bundles`` (``/bundles/NAME``) and ``files`` (``/files/NAME``); yields (base URL, folder)."""
+    from . import browser
+
+    browser.npm_ci()
+    dist = browser.build_runner()
+    with tempfile.TemporaryDirectory(prefix="bench-site-") as tmp:
+        root = Path(tmp)
+        (root / "runner").symlink_to(dist)
+        esbuild = paths.BROWSER_DEMO_DIR / "node_modules" / "esbuild" / "bin" / "esbuild"
+        shim_ts = browser.RUNNER_DIR / "src" / "backends" / "shim.ts"
+        argv = [
+            esbuild,
+            shim_ts,
+            "--bundle",
+            "--format=esm",
+            "--target=es2022",
+            f"--outfile={root / 'shim' / 'shim.js'}",
+        ]
+        ui.run(argv, cwd=paths.BROWSER_DEMO_DIR, quiet=True, what="esbuild (the runner's shim backend)")
+        (root / "files").mkdir()
+        for name, path in (files or {}).items():
+            (root / "files" / name).symlink_to(path.resolve())
+        (root / "pages").symlink_to(PEERS_JS / "pages")
+        pyodide = PEERS_JS / "node_modules" / "pyodide"
+        if pyodide.is_dir():
+            (root / "pyodide").symlink_to(pyodide)
+        (root / "bundles").mkdir()
+        for name, path in bundles.items():
+            (root / "bundles" / name).symlink_to(path.resolve())
+        with browser.serving(root, isolated=False) as url:
+            yield url, root
+
+
+def chromium_jobs(base: str, jobs: list[dict]) -> list[dict]:
+    """Run ``jobs`` ({name, fn, args}: ``fn(args)`` of pages/bench.js) in Debian Chromium, one
+    freshly launched browser each; fails if a job failed or a request left 127.0.0.1."""
+    from . import browser
+
+    toolchains.ensure("browser")
+    if not browser.CHROMIUM.exists():
+        raise BuildError(f"{browser.CHROMIUM} is missing: apt-get install -y chromium")
+    with tempfile.TemporaryDirectory(prefix="bench-chromium-") as tmp:
+        config = Path(tmp) / "config.json"
+        report = Path(tmp) / "report.json"
+        config.write_text(
+            json.dumps({"chromium": str(browser.CHROMIUM), "base": base, "report": str(report), "jobs": jobs})
+        )
+        ui.run(["node", PEERS_JS / "chromium.mjs", config], cwd=PEERS_JS, what="chromium (bench)")
+        out = json.loads(report.read_text())
+    if out["outside"]:
+        raise BuildError(f"Chromium bench: requests left 127.0.0.1: {out['outside']}")
+    failed = [f"{j['name']}: {j['error']}" for j in out["jobs"] if "error" in j]
+    if failed:
+        raise BuildError("Chromium bench failed:\n  " + "\n  ".join(failed))
+    return out["jobs"]
+
+
+def chromium_pipeline_runs(
+    built: dict[str, Path], audios: dict[str, Path], settings: dict[str, dict], repeats: int
+) -> list[dict]:
+    """The pipeline in Chromium for every model, setting and audio: one browser per model,
+    each case run ``repeats`` (>= 2) times in the same runner. Rows as ``_pipeline_row``'s,
+    ``rtf`` from the fastest run (instantiate + run, as ``runMs`` + ``mountMs``; the module's
+    compilation is apart, as wasmtime's), ``first_run_seconds`` the first run of each case."""
+    repeats = max(2, repeats)
+    bundles = {kind: bench_bundle(kind, model, audios) for kind, model in built.items()}
+    names = {kind: f"whisper-{kind}.rmpkg" for kind in built}
+    jobs = []
+    for kind, model in built.items():
+        cases = [
+            {
+                "key": f"{setting}/{audio_name}",
+                "manifest": guest_manifest(model, **params),
+                "inputs": [f"{AUDIO_MOUNT}/{audio_name}"],
+            }
+            for setting, params in settings.items()
+            for audio_name in audios
+        ]
+        args = {
+            "bundle": f"/bundles/{names[kind]}",
+            "sha256": fsutil.sha256_file(bundles[kind]),
+            "pipeline": BUNDLE_PIPELINE,
+            "cases": cases,
+            "repeats": repeats,
+        }
+        jobs.append({"name": kind, "fn": "whisper", "args": args})
+    ui.step(f"whisper bench: Chromium, {len(jobs)} bundle(s) x {len(jobs[0]['args']['cases'])} cases x {repeats}")
+    with bench_site({names[k]: p for k, p in bundles.items()}) as (base, _):
+        done = chromium_jobs(base, jobs)
+    rows = []
+    for job in done:
+        kind = job["name"]
+        value = job["value"]
+        for case in value["rows"]:
+            setting, audio_name = case["key"].split("/", 1)
+            seconds = whisper.wav_seconds(audios[audio_name])
+            runs = case["runs"]
+            run_s = [(r["timings"]["runMs"] + r["timings"]["mountMs"]) / 1000 for r in runs]
+            best = min(range(len(runs)), key=lambda i: run_s[i])
+            stdout = runs[best]["stdout"]
+            out = json.loads(stdout)["outputs"]["out"][0]
+            rows.append(
+                {
+                    "setting": setting,
+                    "model": kind,
+                    "audio": audio_name,
+                    "audio_seconds": round(seconds, 3),
+                    "target": "chromium",
+                    "rtf": round(run_s[best] / seconds, 4),
+                    "run_seconds": round(run_s[best], 3),
+                    "first_run_seconds": round(run_s[0], 3),
+                    "compile_seconds": round(max(r["timings"]["compileMs"] for r in runs) / 1000, 3),
+                    "mount_seconds": round(runs[best]["timings"]["mountMs"] / 1000, 3),
+                    "bundle_load_seconds": round(value["loadMs"] / 1000, 3),
+                    "text": out["text"],
+                    "segments": len(out["segments"]),
+                    "output": stdout,
+                    "outputs_all_runs_identical": len({r["stdout"] for r in runs}) == 1,
+                }
+            )
+            ui.info(f"chromium {setting} {kind} {audio_name}: RTF {rows[-1]['rtf']:.3f} (first run {run_s[0]:.2f} s)")
+    return rows
+
+
+def chromium_cli_runs(built: dict[str, Path], audios: dict[str, Path], repeats: int) -> list[whisper.Transcript]:
+    """whisper-cli.wasm (the module of the "wasm" rows) on the runner's shim backend in a Web
+    Worker of Chromium, every model and audio, fastest of ``repeats`` (>= 2: the first run of
+    the module also pays its lazy compilation and tier-up, ``first_total_ms``)."""
+    from ..build.whisper.transcribe import _cli_args, _parse
+
+    repeats = max(2, repeats)
+    cli = whisper.wasm_cli()
+    files = {"whisper-cli.wasm": cli, **{m.name: m for m in built.values()}, **{a.name: a for a in audios.values()}}
+    runs = []
+    for kind, model in built.items():
+        for audio_name, audio in audios.items():
+            argv = ["whisper-cli", *_cli_args(f"/model/{model.name}", f"/audio/{audio.name}", 1, 5)]
+            mounts = [
+                {"guest": "/model", "files": {model.name: f"/files/{model.name}"}},
+                {"guest": "/audio", "files": {audio.name: f"/files/{audio.name}"}},
+            ]
+            runs.append({"key": f"{kind}/{audio_name}", "argv": argv, "mounts": mounts})
+    ui.step(f"whisper bench: whisper-cli in Chromium (shim backend, Worker), {len(runs)} cases x {repeats}")
+    with bench_site({}, files) as (base, _):
+        (job,) = chromium_jobs(
+            base,
+            [
+                {
+                    "name": "cli",
+                    "fn": "cli",
+                    "args": {"module": "/files/whisper-cli.wasm", "runs": runs, "repeats": repeats},
+                }
+            ],
+        )
+    out = []
+    for row in job["value"]["rows"]:
+        kind, audio_name = row["key"].split("/", 1)
+        parsed = []
+        for r in row["runs"]:
+            outcome = Outcome(
+                r["exitCode"], r["stdout"].encode(), r["stderr"].encode(), r["runMs"] / 1000, host="chromium"
+            )
+            outcome.compile_seconds = r["compileMs"] / 1000
+            parsed.append(_parse("chromium", built[kind], audios[audio_name], outcome, "shim"))
+        best = min(parsed, key=lambda t: t.timings_ms.get("total", 1e12))
+        best.timings_ms["first_total"] = parsed[0].timings_ms.get("total", 0.0)
+        out.append(best)
+    return out
 
 
 def _pipeline_comparisons(rows: list[dict], cli_by: dict) -> list[dict]:
@@ -160,6 +412,7 @@ def _pipeline_comparisons(rows: list[dict], cli_by: dict) -> list[dict]:
         if target != "native":
             continue
         w = by[(setting, model, audio, "wasm")]
+        c = by[(setting, model, audio, "chromium")]
         out.append(
             {
                 "setting": setting,
@@ -168,9 +421,14 @@ def _pipeline_comparisons(rows: list[dict], cli_by: dict) -> list[dict]:
                 "native_rtf": n["rtf"],
                 "wasm_rtf": w["rtf"],
                 "wasm_over_native": round(w["rtf"] / max(n["rtf"], 1e-9), 2),
+                "chromium_rtf": c["rtf"],
+                "chromium_first_run_rtf": round(c["first_run_seconds"] / c["audio_seconds"], 4),
+                "chromium_over_wasm": round(c["rtf"] / max(w["rtf"], 1e-9), 2),
+                "chromium_over_native": round(c["rtf"] / max(n["rtf"], 1e-9), 2),
                 "native_over_cli": round(n["rtf"] / max(cli_by[(model, audio, "native")]["rtf"], 1e-9), 2),
                 "wasm_over_cli": round(w["rtf"] / max(cli_by[(model, audio, "wasm")]["rtf"], 1e-9), 2),
                 "outputs_identical": n["output"] == w["output"],
+                "chromium_output_equals_wasm": c["output"] == w["output"],
                 "texts_match": whisper.normalise(n["text"]) == whisper.normalise(w["text"]),
             }
         )
@@ -191,20 +449,22 @@ def _chart(report: dict[str, object], out: Path) -> None:
     labels = [f"{m}\n{a.removesuffix('.wav')}" for m, a in cases]
     fig, (ax1, ax3, ax2) = plt.subplots(1, 3, figsize=(19, 5))
     x = range(len(cases))
-    width = 0.27
+    width = 0.21
     native = [by[(m, a, "native")]["rtf"] for m, a in cases]
     wasm = [by[(m, a, "wasm")]["rtf"] for m, a in cases]
     epoch = [by[(m, a, "wasm-epoch")]["rtf"] for m, a in cases]
-    ax1.bar([i - width for i in x], native, width, label="native", color="#4c72b0")
-    bars = ax1.bar(list(x), wasm, width, label="wasm (wasmtime, precompiled)", color="#dd8452")
-    ax1.bar([i + width for i in x], epoch, width, label="wasm, epoch interruption on", color="#c9a27e")
+    chromium = [by[(m, a, "chromium")]["rtf"] for m, a in cases]
+    ax1.bar([i - 1.5 * width for i in x], native, width, label="native", color="#4c72b0")
+    bars = ax1.bar([i - 0.5 * width for i in x], wasm, width, label="wasm (wasmtime, precompiled)", color="#dd8452")
+    ax1.bar([i + 0.5 * width for i in x], epoch, width, label="wasm, epoch interruption on", color="#c9a27e")
+    ax1.bar([i + 1.5 * width for i in x], chromium, width, label="Chromium (shim, Worker)", color="#55a868")
     for bar, (m, a) in zip(bars, cases, strict=True):
         ratio = by[(m, a, "wasm")]["rtf"] / max(by[(m, a, "native")]["rtf"], 1e-9)
         ax1.annotate(f"{ratio:.1f}x", (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom")
     ax1.axhline(TARGET_RTF_WASM, color="red", linestyle="--", linewidth=1, label=f"target RTF {TARGET_RTF_WASM:g}")
     ax1.set_xticks(list(x), labels)
     ax1.set_ylabel("RTF (processing s / audio s), lower is better")
-    ax1.set_title("Real-time factor, 1 thread, beam 5 (label: wasm / native)")
+    ax1.set_title("whisper-cli RTF, 1 thread, beam 5 (label: wasm / native)")
     ax1.legend()
 
     parts = [("load_ms", "model load"), ("mel_ms", "mel"), ("encode_ms", "encoder"), ("decode_ms", "decoder")]
@@ -234,20 +494,24 @@ def _chart(report: dict[str, object], out: Path) -> None:
     cases3 = [(m, a) for s, m, a in pipeline if s == "beam5"]
     labels3 = [f"{m}\n{a.removesuffix('.wav')}" for m, a in cases3]
     x3 = range(len(cases3))
-    w3 = 0.14
+    w3 = 0.12
     series = [
-        ([by[(m, a, "native")]["rtf"] for m, a in cases3], -2.5, "whisper-cli native (beam 5)", "#4c72b0"),
-        ([pipeline[("beam5", m, a)]["native_rtf"] for m, a in cases3], -1.5, "pipeline native, beam 5", "#7f9bd0"),
-        ([pipeline[("greedy", m, a)]["native_rtf"] for m, a in cases3], -0.5, "pipeline native, greedy", "#b7c7e8"),
-        ([by[(m, a, "wasm")]["rtf"] for m, a in cases3], 0.5, "whisper-cli wasm (beam 5)", "#dd8452"),
-        ([pipeline[("beam5", m, a)]["wasm_rtf"] for m, a in cases3], 1.5, "pipeline wasm, beam 5", "#eaa575"),
-        ([pipeline[("greedy", m, a)]["wasm_rtf"] for m, a in cases3], 2.5, "pipeline wasm, greedy", "#f5cfae"),
+        ([by[(m, a, "native")]["rtf"] for m, a in cases3], -3.5, "whisper-cli native (beam 5)", "#4c72b0"),
+        ([pipeline[("beam5", m, a)]["native_rtf"] for m, a in cases3], -2.5, "pipeline native, beam 5", "#7f9bd0"),
+        ([pipeline[("greedy", m, a)]["native_rtf"] for m, a in cases3], -1.5, "pipeline native, greedy", "#b7c7e8"),
+        ([by[(m, a, "wasm")]["rtf"] for m, a in cases3], -0.5, "whisper-cli wasm (beam 5)", "#dd8452"),
+        ([pipeline[("beam5", m, a)]["wasm_rtf"] for m, a in cases3], 0.5, "pipeline wasm, beam 5", "#eaa575"),
+        ([pipeline[("greedy", m, a)]["wasm_rtf"] for m, a in cases3], 1.5, "pipeline wasm, greedy", "#f5cfae"),
+        ([pipeline[("beam5", m, a)]["chromium_rtf"] for m, a in cases3], 2.5, "pipeline Chromium, beam 5", "#55a868"),
+        ([pipeline[("greedy", m, a)]["chromium_rtf"] for m, a in cases3], 3.5, "pipeline Chromium, greedy", "#a6d9b0"),
     ]
     for values, offset, name, color in series:
         ax3.bar([i + offset * w3 for i in x3], values, w3, label=name, color=color)
     ax3.set_xticks(list(x3), labels3)
     ax3.set_ylabel("RTF, lower is better")
-    ax3.set_title("Pipeline MediaReader -> Resample -> Whisper vs bare CLI (1 thread)", fontsize=9)
+    ax3.set_title(
+        "Pipeline MediaReader -> Resample -> Whisper vs bare CLI (1 thread; Chromium: runner, shim)", fontsize=9
+    )
     ax3.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
@@ -278,6 +542,12 @@ def run(args: argparse.Namespace) -> int:
                 row = _row(result, label, kind, audio_name, seconds)
                 runs.append(row)
                 ui.info(f"RTF {row['rtf']:.3f} (encode {row['encode_ms']:.0f} ms, decode {row['decode_ms']:.0f} ms)")
+    for result in chromium_cli_runs(built, audios, repeats):
+        audio_name = next(name for name, a in audios.items() if a.name == result.audio)
+        kind = next(k for k, m in built.items() if m.name == result.model)
+        row = _row(result, "chromium", kind, audio_name, whisper.wav_seconds(audios[audio_name]))
+        runs.append(row)
+        ui.info(f"chromium {kind} {audio_name}: RTF {row['rtf']:.3f} (encode {row['encode_ms']:.0f} ms)")
 
     with tempfile.TemporaryDirectory(prefix="whisper-bench-pipeline-") as tmp:
         pipeline_rows = _pipeline_runs(built, audios, repeats, Path(tmp))
@@ -289,6 +559,7 @@ def run(args: argparse.Namespace) -> int:
         for audio_name in audios:
             n, w = by[(kind, audio_name, "native")], by[(kind, audio_name, "wasm")]
             e = by[(kind, audio_name, "wasm-epoch")]
+            c = by[(kind, audio_name, "chromium")]
             ratio = w["rtf"] / max(n["rtf"], 1e-9)
             comparisons.append(
                 {
@@ -299,9 +570,15 @@ def run(args: argparse.Namespace) -> int:
                     "wasm_over_native": round(ratio, 2),
                     "wasm_epoch_rtf": e["rtf"],
                     "wasm_epoch_over_native": round(e["rtf"] / max(n["rtf"], 1e-9), 2),
+                    "chromium_rtf": c["rtf"],
+                    "chromium_over_wasm": round(c["rtf"] / max(w["rtf"], 1e-9), 2),
+                    "chromium_over_native": round(c["rtf"] / max(n["rtf"], 1e-9), 2),
                     "encode_ratio": round(w["encode_ms"] / max(n["encode_ms"], 1e-9), 2),
                     "decode_ratio": round(w["decode_ms"] / max(n["decode_ms"], 1e-9), 2),
-                    "transcripts_match": n["text"] == w["text"] == e["text"],
+                    "chromium_encode_over_wasm": round(c["encode_ms"] / max(w["encode_ms"], 1e-9), 2),
+                    "chromium_decode_over_wasm": round(c["decode_ms"] / max(w["decode_ms"], 1e-9), 2),
+                    "chromium_load_over_wasm": round(c["load_ms"] / max(w["load_ms"], 1e-9), 2),
+                    "transcripts_match": n["text"] == w["text"] == e["text"] == c["text"],
                     "meets_rtf_target": w["rtf"] < TARGET_RTF_WASM,
                     "meets_ratio_target": ratio < TARGET_RATIO,
                 }
@@ -318,7 +595,12 @@ def run(args: argparse.Namespace) -> int:
             "zig": toolchains.zig_version(),
             "whisper.cpp": whisper.WHISPER_VERSION,
             "ggml": whisper.GGML_VERSION,
+            "chromium": toolchains.tool_version("/usr/bin/chromium", "--version"),
         },
+        "chromium": "Debian Chromium (headless), the module on the runner's shim backend (browser_wasi_shim, "
+        "bundle members read without copies) in a Web Worker; CLI rows: whisper-cli.wasm, pipeline rows: the "
+        "PipelineRunner on a bundle like the demo's whisper bundle with the row's model and audio; fastest of "
+        "at least 2 runs on one compiled module (first_run_*: the first run, with lazy compilation and tier-up)",
         "builds": {"native": str(native), "wasm": str(wasm)},
         "models": {kind: {"file": path.name, "bytes": path.stat().st_size} for kind, path in built.items()},
         "wasm_module": compile_info,
@@ -348,6 +630,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"  {flag} {c['model']:<5} {c['audio']:<9} native {c['native_rtf']:.3f}  wasm {c['wasm_rtf']:.3f}  "
             f"x{c['wasm_over_native']:.1f}  (epoch on: {c['wasm_epoch_rtf']:.3f}, x{c['wasm_epoch_over_native']:.1f})  "
+            f"chromium {c['chromium_rtf']:.3f} (x{c['chromium_over_wasm']:.2f} wasm)  "
             f"transcripts {'match' if c['transcripts_match'] else 'DIFFER'}"
         )
     ui.step("whisper bench: pipeline MediaReader -> Resample -> Whisper (RTF native -> wasm)")
@@ -355,7 +638,8 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"     {c['setting']:<6} {c['model']:<5} {c['audio']:<9} "
             f"native {c['native_rtf']:.3f}  wasm {c['wasm_rtf']:.3f}  "
-            f"x{c['wasm_over_native']:.1f}  (vs bare CLI: native x{c['native_over_cli']:.2f}, "
+            f"x{c['wasm_over_native']:.1f}  chromium {c['chromium_rtf']:.3f} (x{c['chromium_over_wasm']:.2f} wasm)  "
+            f"(vs bare CLI: native x{c['native_over_cli']:.2f}, "
             f"wasm x{c['wasm_over_cli']:.2f})  outputs {'identical' if c['outputs_identical'] else 'differ'}"
         )
     ui.ok(f"report: {json_path}")
@@ -363,17 +647,19 @@ def run(args: argparse.Namespace) -> int:
     pipeline_f16 = [
         c
         for c in pipeline_comparisons
-        if c["model"] == "f16" and c["setting"] == "greedy" and not c["outputs_identical"]
+        if c["model"] == "f16"
+        and c["setting"] == "greedy"
+        and not (c["outputs_identical"] and c["chromium_output_equals_wasm"])
     ]
     if pipeline_f16:
         raise BuildError(
-            "f16 pipeline outputs (greedy, the node's default) differ between native and wasm: "
+            "f16 pipeline outputs (greedy, the node's default) differ between native, wasm and Chromium: "
             + "; ".join(c["audio"] for c in pipeline_f16)
             + f" (see {json_path})"
         )
     if f16_mismatch:
         raise BuildError(
-            "f16 transcripts differ between native and wasm: "
+            "f16 transcripts differ between native, wasm and Chromium: "
             + "; ".join(f"{c['audio']}" for c in f16_mismatch)
             + f" (see {json_path})"
         )

@@ -17,7 +17,19 @@ import argparse
 
 from ...core import toolchains, ui
 from ...core.ui import BuildError
-from .audio import JFK_TEXT, LONG_TEXT, WhisperError, jfk_wav, long_wav, read_wav, resample, wav_seconds, write_wav
+from .audio import (
+    JFK_TEXT,
+    LONG_TEXT,
+    THIRD_TEXT,
+    WhisperError,
+    jfk_wav,
+    long_wav,
+    read_wav,
+    resample,
+    third_wav,
+    wav_seconds,
+    write_wav,
+)
 from .builds import native_build, native_cli, wasm_build, wasm_cli, wasm_compile_flags
 from .model import models
 from .source import GGML_VERSION, WHISPER_VERSION
@@ -27,6 +39,7 @@ __all__ = [
     "GGML_VERSION",
     "JFK_TEXT",
     "LONG_TEXT",
+    "THIRD_TEXT",
     "WHISPER_VERSION",
     "Transcript",
     "WhisperError",
@@ -38,6 +51,7 @@ __all__ = [
     "normalise",
     "read_wav",
     "resample",
+    "third_wav",
     "transcribe",
     "wasm_build",
     "wasm_cli",

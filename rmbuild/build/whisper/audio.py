@@ -28,6 +28,15 @@ LONG_TEXT = (
 # espeak-ng voice, words per minute and gap between words (10 ms units): clear enough
 # that no word is a coin toss (which a tiny numeric difference could flip)
 ESPEAK_VOICE = ("-v", "en-us", "-s", "150", "-g", "2")
+# A third utterance, for word error rates (the peers benchmark): a British voice with a
+# female variant, faster.
+THIRD_TEXT = (
+    "The weather station on the hill records the wind, the rain and the temperature every few minutes. At night "
+    "it sends the numbers to a small computer in the village, which draws a chart for the morning news. Last "
+    "winter the station measured the coldest night in living memory, and the chart was shown on every screen in "
+    "the valley."
+)
+THIRD_VOICE = ("-v", "en-gb+f3", "-s", "175", "-g", "2")
 
 
 def jfk_wav() -> Path:
@@ -35,32 +44,38 @@ def jfk_wav() -> Path:
     return source.upstream() / "samples" / "jfk.wav"
 
 
-def long_wav() -> Path:
-    """A longer utterance (~47 s, two 30 s windows) made with espeak-ng at build time, 16 kHz mono 16-bit."""
+def _espeak_wav(step: str, name: str, text: str, voice: tuple[str, ...]) -> Path:
+    """``text`` spoken by espeak-ng with ``voice``, resampled to 16 kHz mono 16-bit (a cached step)."""
     toolchains.ensure("whisper")
 
     def build(out: Path) -> None:
         import numpy as np
 
         raw = out / "espeak.wav"
-        ui.run(["espeak-ng", *ESPEAK_VOICE, "-w", raw, LONG_TEXT], what="espeak-ng")
+        ui.run(["espeak-ng", *voice, "-w", raw, text], what="espeak-ng")
         rate, samples = read_wav(raw)
         samples = resample(samples, rate, 16000)
-        write_wav(out / "long.wav", 16000, np.clip(samples, -1.0, 1.0))
+        write_wav(out / f"{name}.wav", 16000, np.clip(samples, -1.0, 1.0))
         raw.unlink()
-        (out / "long.txt").write_text(LONG_TEXT + "\n")
+        (out / f"{name}.txt").write_text(text + "\n")
 
     out = steps.cached(
-        "whisper-audio-long",
+        step,
         inputs=[],
-        facts={
-            "text": LONG_TEXT,
-            "espeak-ng": toolchains.tool_version("espeak-ng", "--version"),
-            "voice": ESPEAK_VOICE,
-        },
+        facts={"text": text, "espeak-ng": toolchains.tool_version("espeak-ng", "--version"), "voice": voice},
         build=build,
     )
-    return out / "long.wav"
+    return out / f"{name}.wav"
+
+
+def long_wav() -> Path:
+    """A longer utterance (~47 s, two 30 s windows) made with espeak-ng at build time, 16 kHz mono 16-bit."""
+    return _espeak_wav("whisper-audio-long", "long", LONG_TEXT, ESPEAK_VOICE)
+
+
+def third_wav() -> Path:
+    """A third utterance (~19 s) in another voice and at another rate (``THIRD_VOICE``), 16 kHz mono 16-bit."""
+    return _espeak_wav("whisper-audio-third", "third", THIRD_TEXT, THIRD_VOICE)
 
 
 def read_wav(path: Path):

@@ -14,6 +14,7 @@ import {
 } from "@bjorn3/browser_wasi_shim";
 import { now, TRAP_EXIT_CODE, type GuestMount, type WasiBackend, type WasiJob, type WasiOutcome } from "./backend.js";
 import { compileModule } from "./modules.js";
+import { ReadonlyFile } from "./readonly-file.js";
 
 type Tree = Map<string, Tree | Uint8Array>;
 
@@ -35,8 +36,8 @@ function toTree(files: ReadonlyMap<string, Uint8Array>): Tree {
 function toInodes(tree: Tree): Map<string, Inode> {
   const out = new Map<string, Inode>();
   for (const [name, node] of tree) {
-    // File copies its data; readonly keeps the bundle's members intact.
-    out.set(name, node instanceof Map ? new Directory(toInodes(node)) : new File(node, { readonly: true }));
+    // Read-only, sharing the bundle's bytes (no copy per run: readonly-file.ts).
+    out.set(name, node instanceof Map ? new Directory(toInodes(node)) : new ReadonlyFile(node));
   }
   return out;
 }

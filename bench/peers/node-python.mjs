@@ -1,0 +1,57 @@
+// The Python benchmark in Node (rmbuild/checks/peers_bench.py): our Python node through the
+// PipelineRunner (shim backend, in this thread) or Pyodide (node_modules/pyodide, offline).
+//   node node-python.mjs CONFIG.json   -> one JSON line (timings in ms; cold start counted
+//                                          from this process's start)
+// CONFIG: {peer: "ours"|"pyodide", counts, runner?, bundle?, sha256?, pipeline?, source?, klass?}
+import { readFile } from "node:fs/promises";
+import { pathToFileURL } from "node:url";
+import { measure, oursPeer } from "./pages/python-bench.js";
+
+const cfg = JSON.parse(await readFile(process.argv[2], "utf8"));
+
+function pyodidePeer({ source, klass }) {
+  let py;
+  let feed;
+  const load = async () => {
+    const { loadPyodide } = await import("pyodide");
+    const { HARNESS } = await import("./pages/harness.js");
+    const t0 = performance.now();
+    py = await loadPyodide();
+    const loadMs = performance.now() - t0;
+    py.runPython(HARNESS);
+    feed = py.globals.get("feed");
+    return { loadMs, version: py.version };
+  };
+  return {
+    load,
+    async run(inputs) {
+      const result = feed(source, klass, inputs);
+      const out = result.toJs();
+      result.destroy();
+      return out;
+    },
+    async reload() {
+      const t = performance.now();
+      const info = await load();
+      return { ms: performance.now() - t, loadMs: info.loadMs };
+    },
+    close: async () => undefined,
+  };
+}
+
+let peer;
+if (cfg.peer === "ours") {
+  const { PipelineRunner } = await import(pathToFileURL(cfg.runner).href);
+  peer = oursPeer(PipelineRunner, {
+    bundle: async () => new Uint8Array(await readFile(cfg.bundle)),
+    sha256: cfg.sha256,
+    pipeline: cfg.pipeline,
+    worker: false,
+  });
+} else if (cfg.peer === "pyodide") {
+  peer = pyodidePeer(cfg);
+} else {
+  throw new Error(`unknown peer ${cfg.peer}`);
+}
+const result = await measure(peer, cfg.peer, cfg.counts, { sinceStart: true });
+process.stdout.write(JSON.stringify(result) + "\n");

@@ -1,0 +1,86 @@
+// The Python benchmark, the same steps for every peer and host (Node or a Chromium page).
+// A peer is {load() -> info, run(inputs) -> outputs, close()}; load + the first run is the
+// cold start, a second run of the loaded peer the warm start, and the run time at two item
+// counts gives the per-item time (the slope: start-up cancels out).
+import { firstItems, itemSets } from "./items.js";
+
+const now = () => performance.now();
+const PAIRS = 3; // runs at each item count; the medians give the slope
+const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+
+export async function measure(peer, name, counts, { sinceStart = false } = {}) {
+  const t0 = sinceStart ? 0 : now(); // Node: performance.now() counts from the process start
+  const info = await peer.load();
+  const loadedMs = now() - t0;
+  const first = await peer.run(firstItems(name));
+  const coldMs = now() - t0;
+  const t1 = now();
+  const second = await peer.run(firstItems(name));
+  const warmMs = now() - t1;
+  // ours also has sessions (the bundle's reactor module: CPython stays up between items):
+  // opening one on the loaded runner and pushing the first items, the first time (which
+  // compiles the reactor) and again
+  let session;
+  if (peer.session) {
+    const a = await peer.session(firstItems(name));
+    const b = await peer.session(firstItems(name));
+    session = { firstMs: a.ms, warmMs: b.ms, outputs: b.outputs };
+  }
+  const sets = itemSets(name, counts);
+  const perItem = {};
+  for (const [kind, { small, large }] of Object.entries(sets)) {
+    const timed = async (inputs) => {
+      const t = now();
+      const out = await peer.run(inputs);
+      return { ms: now() - t, last: out.at(-1) };
+    };
+    await timed(small); // once untimed: the first call of a kind warms up
+    const a = [];
+    const b = [];
+    let last;
+    for (let i = 0; i < PAIRS; i++) {
+      a.push((await timed(small)).ms);
+      const big = await timed(large);
+      b.push(big.ms);
+      last = big.last;
+    }
+    perItem[kind] = {
+      counts: [small.length, large.length],
+      ms: [a, b],
+      us_per_item: ((median(b) - median(a)) * 1000) / (large.length - small.length),
+      last,
+    };
+  }
+  const extra = peer.reload ? await peer.reload() : undefined;
+  await peer.close();
+  return {
+    info, loadedMs, coldMs, warmMs, first, second, perItem,
+    ...(extra ? { reload: extra } : {}),
+    ...(session ? { session } : {}),
+  };
+}
+
+/** Our Python node through the PipelineRunner (shim backend). */
+export function oursPeer(PipelineRunner, { bundle, sha256, pipeline, worker }) {
+  let runner;
+  return {
+    async load() {
+      const source = typeof bundle === "function" ? await bundle() : bundle; // Node: read the file here
+      runner = await PipelineRunner.load(source, { backend: "shim", sha256, worker });
+      return { size: runner.info.size, fetchMs: runner.info.fetchMs, verifyMs: runner.info.verifyMs };
+    },
+    async run(inputs) {
+      const r = await runner.run({ pipeline, inputs });
+      return r.result.outputs.out;
+    },
+    async session(inputs) {
+      const t = now();
+      const s = await runner.open(pipeline);
+      const outputs = [];
+      for (const item of inputs) outputs.push(...(await s.push(item)).result.outputs.out);
+      await s.close();
+      return { ms: now() - t, outputs };
+    },
+    close: () => runner.close(),
+  };
+}
