@@ -157,13 +157,17 @@ def test_memory_error_inside_numpy_is_a_node_error(layout):
     ), text
 
 
-def test_without_numpy_zip_import_is_a_clear_module_not_found_error():
-    result = executor.Wasmtime(wasm_module.layout()).run(
+@pytest.mark.parametrize("numpy_built_in", [True, False], ids=["numpy module", "module of bundles without numpy"])
+def test_without_numpy_zip_import_is_a_clear_module_not_found_error(numpy_built_in):
+    """Without numpy's Python package: the module with numpy's C modules, and the one
+    bundles without numpy ship (``build_module(numpy=False)``): no trap, the usual error."""
+    layout = wasm_module.layout()._replace(module=wasm_module.module_path(numpy=numpy_built_in))
+    result = executor.Wasmtime(layout).run(
         ["run", "-", "--compact"],
         stdin=manifest("import numpy\nclass Node:\n    def process(self, x):\n        return x\n", [1]),
         timeout=300,
     )
-    assert result.exit_code == 3
+    assert result.trap is None and result.exit_code == 3, result.stderr.decode()
     assert result.stderr.decode().splitlines()[0] == (
         "error: node 'py' (Python) failed to initialise: cannot load <inline:py>: "
         "ModuleNotFoundError: No module named 'numpy'"

@@ -132,8 +132,10 @@ function pageOf(session, files) {
       try {
         value = await session.evaluate(fn, arg);
       } catch (err) {
-        // a navigation in progress (the script's document went away): try again
-        if (!/unload|navigat|no such window|discarded|JavaScript error|document/i.test(String(err))) throw err;
+        // a navigation in progress (the script's document went away, or WebKitGTK's driver
+        // answering "timeout" while a cross-origin navigation swaps processes): try again until
+        // the poll's own deadline
+        if (!/unload|navigat|no such window|discarded|JavaScript error|document|^WebDriverError: POST \/execute\/async: timeout/i.test(String(err))) throw err;
       }
       if (value) return value;
       if (Date.now() > until) throw new Error(`timed out after ${timeout} ms waiting for ${String(fn).slice(0, 160)}`);

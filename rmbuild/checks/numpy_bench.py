@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import dataclasses
 import gzip
 import hashlib
@@ -115,24 +114,6 @@ def _gz(path: Path) -> int:
     return len(gzip.compress(path.read_bytes(), 9, mtime=0))
 
 
-@contextlib.contextmanager
-def _module_without_numpy():
-    """Packs in this block take the module built without numpy's built-in modules."""
-    saved = (bundle.wasm_module.module_path, bundle.wasm_module.reactor_path)
-    plain = wasm_module.build_module(numpy=False)
-    bundle.wasm_module.module_path = lambda stripped=True: (
-        plain
-        / (  # type: ignore[assignment]
-            wasm_module.STRIPPED_NAME if stripped else wasm_module.MODULE_NAME
-        )
-    )
-    bundle.wasm_module.reactor_path = lambda: plain / wasm_module.REACTOR_NAME  # type: ignore[assignment]
-    try:
-        yield plain
-    finally:
-        bundle.wasm_module.module_path, bundle.wasm_module.reactor_path = saved
-
-
 def sizes() -> dict[str, object]:
     with_np = wasm_module.build_module()
     ui.step("the module without numpy's built-in modules (to measure what numpy adds)")
@@ -145,8 +126,8 @@ def sizes() -> dict[str, object]:
         pipelines=tuple(p for p in spec.pipelines if not p.name.startswith("numpy")),
         sources=tuple(s for s in spec.sources if s.name != "numpy_audio.py"),
     )
-    with _module_without_numpy() as without_np:
-        plain_bundle = bundle.build(plain_spec)
+    plain_bundle = bundle.build(plain_spec)  # takes the module without numpy (no numpy import)
+    without_np = wasm_module.build_module(numpy=False)
     zip_path = numpy_build.python_zip()
 
     def module(folder: Path) -> dict[str, int]:

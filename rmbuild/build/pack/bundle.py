@@ -128,8 +128,6 @@ def uses_numpy(s: spec.Spec) -> bool:
 def assemble(s: spec.Spec, *, frozen: bool = False) -> Assembly:
     """Gather the members of ``s``'s bundle (nothing is checked or written yet)."""
     a = Assembly(s)
-    a.add(MODULE_MEMBER, wasm_module.module_path(), "the runtime")
-    a.add(REACTOR_MEMBER, wasm_module.reactor_path(), "the runtime (reactor)")
     for p in s.pipelines:
         a.add(f"{PROJECT_SOURCE}/{s.rel(p.manifest)}", p.manifest, f"pipeline {p.name!r}")
         a.python |= "Python" in _node_types(p.manifest)
@@ -155,6 +153,9 @@ def assemble(s: spec.Spec, *, frozen: bool = False) -> Assembly:
     )
     a.env = dict(stdlib.ENV)
     a.numpy = a.python and uses_numpy(s)
+    # numpy's C modules only where a Python node imports numpy: 7.8 MB less for the others
+    a.add(MODULE_MEMBER, wasm_module.module_path(numpy=a.numpy), "the runtime")
+    a.add(REACTOR_MEMBER, wasm_module.reactor_path(numpy=a.numpy), "the runtime (reactor)")
     if a.python:
         a.add(f"{STDLIB_SOURCE}/{stdlib.ZIP_NAME}", stdlib.zip_path(), "the Python stdlib")
         description = f"CPython {flags.PYTHON_VERSION} stdlib, pruned, compiled to .pyc, in a stored {stdlib.ZIP_NAME}"

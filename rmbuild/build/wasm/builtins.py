@@ -150,8 +150,8 @@ MODULES: tuple[BuiltinModule | BuiltModule, ...] = (
 
 
 def modules(numpy: bool = True) -> tuple[BuiltinModule | BuiltModule, ...]:
-    """The table's rows; ``numpy=False``: without numpy's (only to measure what numpy
-    costs, ``checks/numpy_bench.py``)."""
+    """The table's rows; ``numpy=False``: without numpy's (the module of the bundles
+    whose Python nodes do not import numpy)."""
     return MODULES if numpy else tuple(m for m in MODULES if not m.name.startswith("numpy."))
 
 
