@@ -31,15 +31,14 @@ import re
 import resource
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 from ..build import native
 from ..build.wasm import flags, libpython, stdlib
 from ..build.wasm import module as wasm_module
-from ..core import fsutil, lock, machine, paths, steps, ui
-from ..core.ui import BuildError
+from ..core import fsutil, lock, machine, paths, steps
 from ..run import executor
+from . import suites
 
 REPORT_JSON = "stdlib_tests.json"
 REPORT_TEXT = "stdlib_tests.md"
@@ -386,35 +385,19 @@ def write_report(rows: list[dict], seconds: float) -> Path:
     return out
 
 
-def _earlier_rows(modules: list[str]) -> list[dict]:
-    """Rows of the last report for modules not run now (a run of some modules updates
-    their rows and keeps the others)."""
-    try:
-        rows = json.loads((paths.REPORTS_DIR / REPORT_JSON).read_text())["modules"]
-    except (OSError, ValueError, KeyError):
-        return []
-    return [r for r in rows if r.get("module") not in modules and r.get("module") in MODULES]
+SUITE = suites.Suite(
+    name="stdlib tests",
+    what="modules of CPython's test suite",
+    modules=MODULES,
+    module_pattern=r"test_[a-z0-9_]+",
+    kind="test module names",
+    example="test_json",
+    report_json=REPORT_JSON,
+    report_text=REPORT_TEXT,
+    run_modules=run_modules,
+    write_report=write_report,
+)
 
 
 def run(args: argparse.Namespace) -> int:
-    modules = list(args.extra) or list(MODULES)
-    unknown = [m for m in modules if not re.fullmatch(r"test_[a-z0-9_]+", m)]
-    if unknown:
-        raise BuildError(f"not test module names: {', '.join(unknown)} (e.g. test_json)")
-    ui.step(f"stdlib tests: {len(modules)} modules of CPython's test suite, natively and in wasm")
-    progress = ui.Progress("stdlib tests", len(modules), unit="modules")
-    started = time.perf_counter()
-    kept = _earlier_rows(modules) if args.extra else []
-
-    def ordered(rows: list[dict]) -> list[dict]:
-        order = {m: i for i, m in enumerate(MODULES)}
-        return sorted([*kept, *rows], key=lambda r: order.get(r["module"], len(order)))
-
-    rows = run_modules(
-        modules, progress=progress.advance, each=lambda done: write_report(ordered(done), time.perf_counter() - started)
-    )
-    progress.finish()
-    report = write_report(ordered(rows), time.perf_counter() - started)
-    print((paths.REPORTS_DIR / REPORT_TEXT).read_text())
-    ui.ok(f"report: {report}")
-    return 0
+    return suites.run(SUITE, args.extra)
