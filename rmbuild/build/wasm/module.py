@@ -181,7 +181,7 @@ def reactor_path(preinit: bool = True, numpy: bool = True) -> Path:
 def layout(numpy: bool = False) -> wasi.Layout:
     """The module with the stdlib preopened and its environment: what every host runs.
     ``numpy``: with numpy's Python package beside the stdlib (``numpy.zip`` on
-    PYTHONPATH; its extension modules are built into every module)."""
+    PYTHONPATH; its extension modules are built into ``module_path()``, the module it runs)."""
     if numpy:
         return wasi.Layout(module_path(), numpy_build.preopens(), dict(numpy_build.ENV), flags.RUST_BIN)
     return wasi.Layout(module_path(), stdlib.preopens(), dict(stdlib.ENV), flags.RUST_BIN)
