@@ -3,9 +3,11 @@
 //   node node-python.mjs CONFIG.json   -> one JSON line (timings in ms; cold start counted
 //                                          from this process's start)
 // CONFIG: {peer: "ours"|"pyodide", counts, runner?, bundle?, sha256?, pipeline?, source?, klass?}
+//   or, for Pyodide, {peer: "pyodide", cases: {name: {source, klass, init?, inputs}}, reps}
+//   (measureCases: the numpy bench)
 import { readFile } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
-import { measure, oursPeer } from "./pages/python-bench.js";
+import { measure, measureCases, oursPeer } from "./pages/python-bench.js";
 
 const cfg = JSON.parse(await readFile(process.argv[2], "utf8"));
 
@@ -24,8 +26,8 @@ function pyodidePeer({ source, klass }) {
   };
   return {
     load,
-    async run(inputs) {
-      const result = feed(source, klass, inputs);
+    async run(inputs, program = { source, klass }) {
+      const result = feed(program.source, program.klass, inputs, program.init);
       const out = result.toJs();
       result.destroy();
       return out;
@@ -40,7 +42,9 @@ function pyodidePeer({ source, klass }) {
 }
 
 let peer;
-if (cfg.peer === "ours") {
+if (cfg.cases && cfg.peer !== "pyodide") {
+  throw new Error(`cases are for Pyodide, not ${cfg.peer}`);
+} else if (cfg.peer === "ours") {
   const { PipelineRunner } = await import(pathToFileURL(cfg.runner).href);
   peer = oursPeer(PipelineRunner, {
     bundle: async () => new Uint8Array(await readFile(cfg.bundle)),
@@ -53,5 +57,7 @@ if (cfg.peer === "ours") {
 } else {
   throw new Error(`unknown peer ${cfg.peer}`);
 }
-const result = await measure(peer, cfg.peer, cfg.counts, { sinceStart: true });
+const result = cfg.cases
+  ? await measureCases(peer, cfg.cases, cfg.reps, { sinceStart: true })
+  : await measure(peer, cfg.peer, cfg.counts, { sinceStart: true });
 process.stdout.write(JSON.stringify(result) + "\n");

@@ -592,17 +592,20 @@ def _python_config(peer: str, bundle: Path, counts: dict) -> dict:
     }
 
 
+def check_pyodide_ran(info: dict) -> None:
+    """Fails unless the Pyodide that ran (``info``: what node-python.mjs / the page's load() said)
+    is the locked one."""
+    check_versions("the Pyodide that ran", {"pyodide": info.get("version", "missing")}, {"pyodide": locked_pyodide()})
+
+
 def _python_summary(peer: str, samples: list[dict]) -> dict:
     """The median start times over the samples (fresh processes / browsers), per-item times of
     the fastest sample. Pyodide's samples must have run the locked version."""
     if not samples:
         raise BuildError(f"the Python bench of {peer} gave no samples")
     if peer == "pyodide":
-        locked = locked_pyodide()
         for s in samples:
-            check_versions(
-                "the Pyodide that ran", {"pyodide": s["info"].get("version", "missing")}, {"pyodide": locked}
-            )
+            check_pyodide_ran(s["info"])
     best = {kind: min(s["perItem"][kind]["us_per_item"] for s in samples) for kind in samples[0]["perItem"]}
     out = {
         "cold_start_s": round(statistics.median(s["coldMs"] for s in samples) / 1000, 3),
@@ -667,26 +670,31 @@ def node_result(cmd: list, *, cwd: Path, what: str, timeout: float = 900.0) -> t
             proc.stdout.close()
 
 
+def node_python(config: dict, what: str) -> tuple[dict, bool]:
+    """``node node-python.mjs`` on ``config`` in a fresh process (``node_result``): (its result,
+    whether Node hung at exit). ``config`` is node-python.mjs's CONFIG: a peer with counts (this
+    bench), or Pyodide with cases (``numpy_bench``)."""
+    with tempfile.TemporaryDirectory(prefix="peers-python-") as tmp:
+        path = Path(tmp) / f"{config['peer']}.json"
+        path.write_text(json.dumps(config))
+        return node_result(["node", PEERS_JS / "node-python.mjs", path], cwd=PEERS_JS, what=what)
+
+
 def python_node(bundle: Path, counts: dict, samples: int) -> dict:
     """Both peers in Node (fresh processes): ours through the runner in this thread."""
     from . import browser
 
     dist = browser.build_runner()
     out = {}
-    with tempfile.TemporaryDirectory(prefix="peers-python-") as tmp:
-        for peer in ("ours", "pyodide"):
-            config = {**_python_config(peer, bundle, counts), "bundle": str(bundle), "runner": str(dist / "index.js")}
-            path = Path(tmp) / f"{peer}.json"
-            path.write_text(json.dumps(config))
-            results, hung = [], 0
-            for i in range(samples):
-                ui.step(f"peers bench: Python, {peer} in Node ({i + 1}/{samples})")
-                result, hung_at_exit = node_result(
-                    ["node", PEERS_JS / "node-python.mjs", path], cwd=PEERS_JS, what=f"node ({peer})"
-                )
-                results.append(result)
-                hung += hung_at_exit
-            out[peer] = {**_python_summary(peer, results), "node_hung_at_exit": hung}
+    for peer in ("ours", "pyodide"):
+        config = {**_python_config(peer, bundle, counts), "bundle": str(bundle), "runner": str(dist / "index.js")}
+        results, hung = [], 0
+        for i in range(samples):
+            ui.step(f"peers bench: Python, {peer} in Node ({i + 1}/{samples})")
+            result, hung_at_exit = node_python(config, f"node ({peer})")
+            results.append(result)
+            hung += hung_at_exit
+        out[peer] = {**_python_summary(peer, results), "node_hung_at_exit": hung}
     return out
 
 
@@ -720,11 +728,6 @@ def download_sizes(bundle: Path, pyodide: Path) -> dict:
         entry["gzip_bytes"] += wasmbin.gzip_size(data)
     runner_js = (browser.RUNNER_DIR / "dist" / "index.js").read_bytes()
     ours_total = bundle.stat().st_size + wasmbin.gzip_size(runner_js)
-    peer_files = ("pyodide.asm.wasm", "python_stdlib.zip", "pyodide.asm.mjs", "pyodide.mjs", "pyodide-lock.json")
-    py = {}
-    for name in peer_files:
-        data = (pyodide / name).read_bytes()
-        py[name] = {"raw_bytes": len(data), "gzip_bytes": wasmbin.gzip_size(data)}
     return {
         "ours": {
             "total_bytes": ours_total,
@@ -735,11 +738,24 @@ def download_sizes(bundle: Path, pyodide: Path) -> dict:
             "note": "the .rmpkg is gzip-compressed already (the module, its reactor twin, the stdlib zip, the "
             "class); plus the runner's JavaScript (dist/index.js, its worker inline), gzip -9",
         },
-        "pyodide": {
-            "total_bytes": sum(v["gzip_bytes"] for v in py.values()),
-            "files": py,
-            "note": "what loadPyodide() fetches for a class without packages, each file gzip -9",
-        },
+        "pyodide": pyodide_download(pyodide),
+    }
+
+
+PYODIDE_FILES = ("pyodide.asm.wasm", "python_stdlib.zip", "pyodide.asm.mjs", "pyodide.mjs", "pyodide-lock.json")
+
+
+def pyodide_download(pyodide: Path) -> dict:
+    """What loadPyodide() fetches for Python code without packages (``pyodide``: node_modules/pyodide),
+    each file gzip -9, and their total."""
+    py = {}
+    for name in PYODIDE_FILES:
+        data = (pyodide / name).read_bytes()
+        py[name] = {"raw_bytes": len(data), "gzip_bytes": wasmbin.gzip_size(data)}
+    return {
+        "total_bytes": sum(v["gzip_bytes"] for v in py.values()),
+        "files": py,
+        "note": "what loadPyodide() fetches for a class without packages, each file gzip -9",
     }
 
 

@@ -6,7 +6,7 @@
 //   /pages/    this folder
 // Every function takes a plain config and returns plain JSON (timings in ms).
 import { PipelineRunner } from "/runner/index.js";
-import { measure, oursPeer } from "./python-bench.js";
+import { measure, measureCases, oursPeer } from "./python-bench.js";
 
 const now = () => performance.now();
 
@@ -32,8 +32,13 @@ export async function whisper({ bundle, sha256, pipeline, cases, repeats = 2 }) 
   return { loadMs, info: { size: runner.info.size, fetchMs: runner.info.fetchMs, verifyMs: runner.info.verifyMs }, rows };
 }
 
-/** Our Python node (PipelineRunner, shim backend, in its Worker) against Pyodide (in a module Worker). */
-export async function python({ peer, bundle, sha256, pipeline, source, klass, counts }) {
+/** Our Python node (PipelineRunner, shim backend, in its Worker) against Pyodide (in a module Worker).
+ *  With `cases` (Pyodide only: the numpy bench), measureCases instead of measure. */
+export async function python({ peer, bundle, sha256, pipeline, source, klass, counts, cases, reps }) {
+  if (cases) {
+    if (peer !== "pyodide") throw new Error(`cases are for Pyodide, not ${peer}`);
+    return measureCases(pyodideInWorker(source, klass), cases, reps);
+  }
   const subject =
     peer === "ours" ? oursPeer(PipelineRunner, { bundle, sha256, pipeline }) : pyodideInWorker(source, klass);
   return measure(subject, peer, counts);
@@ -63,7 +68,8 @@ function pyodideInWorker(source, klass) {
       };
       return call({ type: "load" });
     },
-    run: async (inputs) => (await call({ type: "run", source, klass, inputs })).out,
+    run: async (inputs, program = { source, klass }) =>
+      (await call({ type: "run", source: program.source, klass: program.klass, init: program.init, inputs })).out,
     // a second loadPyodide() in the same page (what a page that starts it again waits for)
     reload: async () => {
       const t = now();

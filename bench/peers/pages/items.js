@@ -25,6 +25,18 @@ export function audioValue(samples) {
   return { $audio: { sample_rate: RATE, channels: 1, data_b64: base64(bytes) } };
 }
 
+/** The samples of an {"$audio": ...} value (mono float32, as audioValue makes them): what
+ *  Pyodide gets. Other values are as they are. */
+export function peerItem(value) {
+  if (!value || typeof value !== "object" || !value.$audio) return value;
+  const b64 = value.$audio.data_b64;
+  const bytes =
+    typeof Buffer !== "undefined"
+      ? new Uint8Array(Buffer.from(b64, "base64"))
+      : Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  return new Float32Array(bytes.buffer, 0, bytes.byteLength / 4);
+}
+
 /** {numbers: {small, large}, audio: {small, large}} for `peer` ("ours" or "pyodide"). */
 export function itemSets(peer, counts) {
   const audio = (n) => Array.from({ length: n }, (_, i) => (peer === "ours" ? audioValue(tone(i)) : tone(i)));

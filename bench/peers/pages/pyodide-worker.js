@@ -1,5 +1,5 @@
 // Pyodide in a module Worker, loaded offline from /pyodide/ (node_modules/pyodide, served on
-// 127.0.0.1). Messages: {type: "load"} -> timings; {type: "run", source, klass, inputs} ->
+// 127.0.0.1). Messages: {type: "load"} -> timings; {type: "run", source, klass, init?, inputs} ->
 // {out: [process(item) for each item]}. Numbers go in as floats, Float32Array items (1 s of
 // audio) as an Audio object whose samples are a Python list: the same class our Python node
 // runs, list-based (Pyodide's numpy is not in the npm package).
@@ -18,8 +18,8 @@ async function load() {
   return { loadMs, version: py.version };
 }
 
-function run({ source, klass, inputs }) {
-  const result = feed(source, klass, inputs);
+function run({ source, klass, init, inputs }) {
+  const result = feed(source, klass, inputs, init);
   const out = result.toJs();
   result.destroy();
   return { out };

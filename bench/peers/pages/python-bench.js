@@ -1,8 +1,9 @@
 // The Python benchmark, the same steps for every peer and host (Node or a Chromium page).
-// A peer is {load() -> info, run(inputs) -> outputs, close()}; load + the first run is the
+// A peer is {load() -> info, run(inputs[, program]) -> outputs, close()} (program: another
+// {source, klass, init} for Pyodide, measureCases); load + the first run is the
 // cold start, a second run of the loaded peer the warm start, and the run time at two item
 // counts gives the per-item time (the slope: start-up cancels out).
-import { firstItems, itemSets } from "./items.js";
+import { firstItems, itemSets, peerItem } from "./items.js";
 
 const now = () => performance.now();
 const PAIRS = 3; // runs at each item count; the medians give the slope
@@ -58,6 +59,36 @@ export async function measure(peer, name, counts, { sinceStart = false } = {}) {
     ...(extra ? { reload: extra } : {}),
     ...(session ? { session } : {}),
   };
+}
+
+/** Given cases instead of counts (the numpy bench, rmbuild/checks/numpy_bench.py): load the
+ *  peer (loadedMs: the start-up), then run each case, {source, klass, init, inputs}, `reps`
+ *  times on the loaded peer (`peer.run(inputs, case)`); per case the run times, the fastest,
+ *  and the SHA-256 of each output (audio: its float32 bytes; numbers: their JSON). */
+export async function measureCases(peer, cases, reps, { sinceStart = false } = {}) {
+  const t0 = sinceStart ? 0 : now();
+  const info = await peer.load();
+  const loadedMs = now() - t0;
+  const runs = {};
+  for (const [name, c] of Object.entries(cases)) {
+    const inputs = c.inputs.map(peerItem);
+    const ms = [];
+    let out;
+    for (let i = 0; i < reps; i++) {
+      const t = now();
+      out = await peer.run(inputs, c);
+      ms.push(now() - t);
+    }
+    runs[name] = { ms, bestMs: Math.min(...ms), sha256: await Promise.all(out.map(sha256)) };
+  }
+  await peer.close();
+  return { info, loadedMs, runs };
+}
+
+async function sha256(value) {
+  const bytes = value instanceof Uint8Array ? value : new TextEncoder().encode(JSON.stringify(value));
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Our Python node through the PipelineRunner (shim backend). */
