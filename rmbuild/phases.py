@@ -231,8 +231,9 @@ PHASES: tuple[Phase, ...] = (
     ),
     Phase(
         "numpy-bench",
-        "a Python gain + biquad over 60 s of 16 kHz audio, list samples vs numpy, native vs wasmtime vs Chromium; "
-        "module and bundle size with and without numpy: reports/numpy_bench.{json,png}",
+        "a Python gain + biquad over 60 s of 16 kHz audio, list samples vs numpy, native vs wasmtime vs Chromium, "
+        "the list node in Pyodide (Node, Chromium); module and bundle size with and without numpy, Pyodide's "
+        "download: reports/numpy_bench.{json,png}",
         "checks.numpy_bench:run",
         groups=("bench",),
         task="numpy.bench",
