@@ -16,7 +16,7 @@ import pytest
 
 from rmbuild.build import whisper
 from rmbuild.checks import peers_bench as pb
-from rmbuild.core import artifacts, fsutil, lock, paths, ui
+from rmbuild.core import artifacts, fsutil, lock, paths
 from rmbuild.core.ui import BuildError
 
 JFK = whisper.normalise(whisper.JFK_TEXT)
@@ -139,34 +139,88 @@ def test_faster_whisper_run_fails_loudly_in_a_python_without_the_peer(tmp_path) 
         pb.faster_whisper_run(str(tmp_path / "venv" / "bin" / "python"), tmp_path, Path("jfk.wav"), "int8", 1)
 
 
+def _node_script(tmp_path: Path, body: str) -> list:
+    """A Node script with bench/peers/node-result.mjs's writeResult imported (the real one)
+    and RESULT, the file node_result reads; its command."""
+    helper = (pb.PEERS_JS / "node-result.mjs").as_uri()
+    script = tmp_path / "s.mjs"
+    script.write_text(
+        f'import {{ writeResult }} from "{helper}";\nconst RESULT = {json.dumps(str(tmp_path / "r.json"))};\n{body}\n'
+    )
+    return ["node", script]
+
+
 @pytest.mark.parametrize(
-    ("script", "expected"),
+    ("script", "grace", "expected"),
     [
-        ('console.log("starting"); console.log(JSON.stringify({a: 1}));', ({"a": 1}, False)),
-        # printed its result, then never exits (what nodejs/node#54918's deadlock looks like)
-        ("console.log(JSON.stringify({a: 2})); setInterval(() => {}, 1000);", ({"a": 2}, True)),
+        # stdout is not where the result is: whatever the script prints there does not matter
+        ('console.log("{not the result"); await writeResult(RESULT, async () => ({a: 1}));', 20, ({"a": 1}, False)),
+        # wrote its result, then never exits (what nodejs/node#54918's deadlock looks like)
+        ("await writeResult(RESULT, async () => ({a: 2})); setInterval(() => {}, 1000);", 0.5, ({"a": 2}, True)),
     ],
 )
-def test_node_result_takes_the_result_line_and_ends_a_node_that_hangs_after_it(
-    tmp_path, monkeypatch, script, expected
+def test_node_result_takes_the_result_file_and_ends_a_node_that_hangs_after_it(
+    tmp_path, monkeypatch, script, grace, expected
 ) -> None:
-    monkeypatch.setattr(pb, "NODE_EXIT_GRACE_S", 0.5)
-    (tmp_path / "s.mjs").write_text(script)
-    assert pb.node_result(["node", tmp_path / "s.mjs"], cwd=tmp_path, what="s") == expected
+    monkeypatch.setattr(pb, "NODE_EXIT_GRACE_S", grace)
+    cmd = _node_script(tmp_path, script)
+    assert pb.node_result(cmd, tmp_path / "r.json", cwd=tmp_path, what="s") == expected
 
 
 @pytest.mark.parametrize(
     ("script", "timeout", "message"),
     [
-        ('console.log("no json"); process.exit(3);', 60, r"s: no result \(exit code 3\)"),
-        ("setInterval(() => {}, 1000);", 1, r"s: no result \(timed out\)"),
-        ("console.log(JSON.stringify({a: 3})); process.exit(4);", 60, "s failed with exit code 4 after its result"),
+        ('console.log("{}"); process.exit(3);', 60, r"s: no result in \S+r\.json \(exit code 3\): node \S+s\.mjs$"),
+        # the hang before the result: killed at the run's timeout, the command named
+        ("setInterval(() => {}, 1000);", 1, r"s: no result in \S+r\.json after 1 s: killed .*: node \S+s\.mjs$"),
+        ("await writeResult(RESULT, async () => ({a: 3})); process.exit(4);", 60, "s failed with exit code 4 after"),
+        ('(await import("node:fs")).writeFileSync(RESULT, "{half");', 60, r"s: the result in \S+ is not JSON"),
+        # a failing computation leaves no result
+        ('await writeResult(RESULT, async () => { throw new Error("no"); });', 60, r"no result .*\(exit code 1\)"),
     ],
 )
 def test_node_result_fails_without_a_result_or_on_a_failing_exit(tmp_path, script, timeout, message) -> None:
-    (tmp_path / "s.mjs").write_text(script)
+    cmd = _node_script(tmp_path, script)
+    (tmp_path / "r.json").write_text('{"stale": true}')  # a previous run's: never taken
     with pytest.raises(BuildError, match=message):
-        pb.node_result(["node", tmp_path / "s.mjs"], cwd=tmp_path, what="s", timeout=timeout)
+        pb.node_result(cmd, tmp_path / "r.json", cwd=tmp_path, what="s", timeout=timeout)
+
+
+# the smallest module there is: \0asm, version 1
+EMPTY_WASM = "new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])"
+
+
+def test_write_result_holds_the_loop_while_a_webassembly_compile_is_pending(tmp_path) -> None:
+    """A pending WebAssembly.compile holds no handle (nodejs/node#36616): without one of its own
+    the loop runs empty and Node 20 drains its platform's tasks on the main thread, where it can
+    deadlock (nodejs/node#54918; seen in node-python.mjs before its result). writeResult keeps a
+    timer referenced until the result is written, and no longer."""
+    body = f"""
+const during = await writeResult(RESULT, async () => {{
+  await WebAssembly.compile({EMPTY_WASM});
+  return process.getActiveResourcesInfo();
+}});
+await new Promise((resolve) => setImmediate(resolve));
+console.error(JSON.stringify({{ during, after: process.getActiveResourcesInfo() }}));
+"""
+    cmd = _node_script(tmp_path, body)
+    proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=120, check=True)
+    seen = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert "Timeout" in seen["during"]
+    assert "Timeout" not in seen["after"]
+    assert json.loads((tmp_path / "r.json").read_text()) == seen["during"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_node_python_needs_the_result_file_in_its_config(tmp_path) -> None:
+    (tmp_path / "c.json").write_text(json.dumps({"peer": "pyodide", "counts": {}}))
+    with pytest.raises(BuildError, match=r"no result in \S+r\.json \(exit code 1\): node \S+node-python\.mjs"):
+        pb.node_result(
+            ["node", pb.PEERS_JS / "node-python.mjs", tmp_path / "c.json"],
+            tmp_path / "r.json",
+            cwd=pb.PEERS_JS,
+            what="node-python",
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -314,9 +368,9 @@ def test_pyodide_is_the_locked_one_and_runs_the_bench_class(tmp_path) -> None:
         "source": pb.PYTHON_SOURCE.read_text(),
         "klass": pb.PYTHON_CLASS,
     }
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    proc = ui.run(["node", pb.PEERS_JS / "node-python.mjs", tmp_path / "config.json"], cwd=pb.PEERS_JS, capture=True)
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    (tmp_path / "config.json").write_text(json.dumps({**config, "result": str(tmp_path / "result.json")}))
+    cmd = ["node", pb.PEERS_JS / "node-python.mjs", tmp_path / "config.json"]
+    out, _ = pb.node_result(cmd, tmp_path / "result.json", cwd=pb.PEERS_JS, what="node (pyodide)")
     assert out["info"]["version"] == "314.0.8"
     number, level = out["first"]
     assert number == 4  # 3 * 1 + 1

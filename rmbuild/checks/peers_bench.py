@@ -49,7 +49,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import tomllib
 from pathlib import Path
@@ -627,47 +626,60 @@ def _python_summary(peer: str, samples: list[dict]) -> dict:
 
 
 NODE_EXIT_GRACE_S = 20.0
+NODE_RUN_TIMEOUT_S = 300.0  # a Python sample takes about 5 s on this machine (quick), 10 s (--full)
+NODE_POLL_S = 0.1
 
 
-def node_result(cmd: list, *, cwd: Path, what: str, timeout: float = 900.0) -> tuple[dict, bool]:
-    """Run a Node script that prints its result as one JSON line; (the result, whether Node hung
-    at exit). Node 20 can deadlock at exit after the script is done (nodejs/node#54918: the main
-    thread drains the platform's tasks while a concurrent compile job waits for it to collect
-    garbage): once the result is printed, a process still there after NODE_EXIT_GRACE_S is
-    killed and that is recorded. No result within ``timeout``, or a failing exit, fails."""
+def node_result(
+    cmd: list, result: Path, *, cwd: Path, what: str, timeout: float = NODE_RUN_TIMEOUT_S
+) -> tuple[dict, bool]:
+    """Run a Node script that writes its result as JSON to ``result`` (atomically: a temporary
+    file renamed, as bench/peers/node-result.mjs does); (the result, whether Node hung at exit).
+    Its stdout and stderr are this process's: the result does not depend on what they are.
+
+    Node 20 can deadlock in NodePlatform::DrainTasks (nodejs/node#54918: the main thread waits
+    for the platform's worker tasks while a concurrent compile job waits for it to collect
+    garbage). Once the result is there, a process still running after NODE_EXIT_GRACE_S is
+    killed and that is returned. No result within ``timeout`` (the process is killed), no
+    result at its exit, an unreadable result or a failing exit fail, naming the command."""
     argv = [str(c) for c in cmd]
-    ui.info("$ " + " ".join(argv) + f"   (in {cwd})")
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, text=True)
-    timer = threading.Timer(timeout, proc.kill)
-    timer.start()
-    result = None
+    command = " ".join(argv)
+    result.unlink(missing_ok=True)
+    ui.info(f"$ {command}   (in {cwd})")
+    proc = subprocess.Popen(argv, cwd=cwd)
     try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.startswith("{"):
-                result = json.loads(line)
-                break
-        if result is None:
-            proc.wait()
-            why = "timed out" if not timer.is_alive() else f"exit code {proc.returncode}"
-            raise BuildError(f"{what}: no result ({why}): {' '.join(argv)}")
+        deadline = time.monotonic() + timeout
+        while not result.exists():
+            if proc.poll() is not None:
+                if result.exists():  # written just before the exit
+                    break
+                raise BuildError(f"{what}: no result in {result} (exit code {proc.returncode}): {command}")
+            if time.monotonic() > deadline:
+                proc.kill()
+                proc.wait()
+                raise BuildError(
+                    f"{what}: no result in {result} after {timeout:g} s: killed (a Node stuck in "
+                    f"NodePlatform::DrainTasks, nodejs/node#54918, looks like this): {command}"
+                )
+            time.sleep(NODE_POLL_S)
+        try:
+            value = json.loads(result.read_text())
+        except ValueError as exc:
+            raise BuildError(f"{what}: the result in {result} is not JSON ({exc}): {command}") from exc
         try:
             code = proc.wait(timeout=NODE_EXIT_GRACE_S)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-            ui.warn(f"{what}: Node hung at exit after printing its result (nodejs/node#54918): killed")
-            return result, True
+            ui.warn(f"{what}: Node hung at exit after writing its result (nodejs/node#54918): killed")
+            return value, True
         if code != 0:
-            raise BuildError(f"{what} failed with exit code {code} after its result: {' '.join(argv)}")
-        return result, False
+            raise BuildError(f"{what} failed with exit code {code} after its result: {command}")
+        return value, False
     finally:
-        timer.cancel()
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 def node_python(config: dict, what: str) -> tuple[dict, bool]:
@@ -676,12 +688,15 @@ def node_python(config: dict, what: str) -> tuple[dict, bool]:
     bench), or Pyodide with cases (``numpy_bench``)."""
     with tempfile.TemporaryDirectory(prefix="peers-python-") as tmp:
         path = Path(tmp) / f"{config['peer']}.json"
-        path.write_text(json.dumps(config))
-        return node_result(["node", PEERS_JS / "node-python.mjs", path], cwd=PEERS_JS, what=what)
+        result = Path(tmp) / f"{config['peer']}-result.json"
+        path.write_text(json.dumps({**config, "result": str(result)}))
+        return node_result(["node", PEERS_JS / "node-python.mjs", path], result, cwd=PEERS_JS, what=what)
 
 
 def python_node(bundle: Path, counts: dict, samples: int) -> dict:
-    """Both peers in Node (fresh processes): ours through the runner in this thread."""
+    """Both peers in Node (fresh processes): ours through the runner in this thread. Every
+    sample is a process; one killed after its result is counted (``node_hung_at_exit``), one
+    without a result fails the bench."""
     from . import browser
 
     dist = browser.build_runner()
@@ -694,7 +709,7 @@ def python_node(bundle: Path, counts: dict, samples: int) -> dict:
             result, hung_at_exit = node_python(config, f"node ({peer})")
             results.append(result)
             hung += hung_at_exit
-        out[peer] = {**_python_summary(peer, results), "node_hung_at_exit": hung}
+        out[peer] = {**_python_summary(peer, results), "node_runs": samples, "node_hung_at_exit": hung}
     return out
 
 
