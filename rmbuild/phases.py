@@ -224,7 +224,11 @@ PHASES: tuple[Phase, ...] = (
         groups=("bench",),
         args=(
             full("more items and repetitions"),
-            Arg("start-only", "only the reactor's start, plain vs pre-initialised: reports/sessions_bench_start.json"),
+            Arg(
+                "start-only",
+                "only the reactor's start, plain vs pre-initialised, wasmtime and Chromium: "
+                "reports/sessions_bench_start.json",
+            ),
         ),
         task="sessions.bench",
         ci="benchmarks",

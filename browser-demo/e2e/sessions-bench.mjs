@@ -4,7 +4,8 @@
 //   node e2e/sessions-bench.mjs CONFIG.json
 //
 // CONFIG: { url, chromium, report, python: {bundle, manifest, items, reps},
-//           whisper: {bundle, pipeline, chunks2s, stream, chunkSeconds} }
+//           whisper: {bundle, pipeline, chunks2s, stream, chunkSeconds},
+//           start: {bundles: {NAME: url}, pipeline, item, reps} }  (each case optional)
 import { readFileSync, writeFileSync } from "node:fs";
 import { launch } from "./chromium.mjs";
 
@@ -14,10 +15,50 @@ let report;
 try {
   await page.goto(`${config.url}?sw=off`);
   await page.waitForFunction(() => Number(document.body.dataset.loads ?? 0) >= 1, null, { timeout: 180_000 });
-  report = await page.evaluate(async ({ python, whisper }) => {
+  report = await page.evaluate(async ({ python, whisper, start: startCase }) => {
     const { PipelineRunner } = globalThis.rmpkgDemo;
     const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const out = {};
+
+    // The reactor's start from a cached compiled module: per bundle (the plain reactor, the
+    // pre-initialised one), one runner loaded and opened once (`first`: the open compiles the
+    // reactor, the runner keeps it), then `reps` fresh sessions: open, the first push (the same
+    // JSON text as in wasmtime), close.
+    if (startCase) {
+      out.start = {};
+      for (const [name, bundle] of Object.entries(startCase.bundles)) {
+        const runner = await PipelineRunner.load(bundle);
+        const meta = runner.metadata;
+        const reactor = meta.members.find((m) => m.path === meta.runtime.reactor);
+        const warm = await runner.open(startCase.pipeline);
+        const warmPush = await warm.pushJson(startCase.item);
+        await warm.close();
+        const { compileMs, instantiateMs, openMs } = warm.info;
+        const first = { compileMs, instantiateMs, openMs: openMs - instantiateMs, firstPushMs: warmPush.timings.callMs, text: warmPush.text };
+        const reps = [];
+        for (let i = 0; i < startCase.reps; i++) {
+          const t0 = performance.now();
+          const s = await runner.open(startCase.pipeline);
+          const t1 = performance.now();
+          const r = await s.pushJson(startCase.item);
+          const t2 = performance.now();
+          await s.close();
+          const { compileMs, instantiateMs, openMs } = s.info;
+          reps.push({
+            compileMs,
+            instantiateMs,
+            openMs: openMs - instantiateMs,
+            firstPushMs: r.timings.callMs,
+            openCallMs: t1 - t0,
+            pushCallMs: t2 - t1,
+            text: r.text,
+          });
+        }
+        await runner.close();
+        out.start[name] = { first, reactorSha256: reactor.sha256, reactorBytes: reactor.size, reps };
+      }
+    }
+    if (!python) return out;
 
     // A Python node: one-shot run of one item vs pushes into a warm session.
     const py = await PipelineRunner.load(python.bundle);
@@ -90,11 +131,15 @@ try {
       opensAfterOpen: extraOpens,
     };
     return out;
-  }, { python: config.python, whisper: config.whisper });
+  }, { python: config.python, whisper: config.whisper, start: config.start });
 } finally {
   await close();
 }
 report.outside = outside;
 writeFileSync(config.report, JSON.stringify(report, null, 1));
-console.log(JSON.stringify({ python: report.python, whisper: { ...report.whisper, live: { ...report.whisper.live, windowLatencyMs: undefined } } }));
+const startTotals = Object.fromEntries(
+  Object.entries(report.start ?? {}).map(([name, got]) => [name, got.reps.map((r) => +(r.instantiateMs + r.openMs + r.firstPushMs).toFixed(2))]),
+);
+const whisperSummary = report.whisper && { ...report.whisper, live: { ...report.whisper.live, windowLatencyMs: undefined } };
+console.log(JSON.stringify({ start: startTotals, python: report.python, whisper: whisperSummary }));
 if (outside.length) process.exit(1);

@@ -353,9 +353,7 @@ def _pyodide_problems(py: dict) -> list[str]:
 
 def validate(report: dict) -> None:
     """Fails with every problem of ``report_problems`` (before anything is written)."""
-    problems = report_problems(report)
-    if problems:
-        raise BuildError("the numpy bench report is not valid:\n  " + "\n  ".join(problems))
+    pb.refuse_problems(report_problems(report), "numpy bench")
 
 
 def _plot(report: dict, out: Path) -> None:

@@ -1008,11 +1008,15 @@ def report_problems(report: dict) -> list[str]:
     return problems
 
 
+def refuse_problems(problems: list[str], report: str) -> None:
+    """Fails with every problem of a report's check (before anything is written), if any."""
+    if problems:
+        raise BuildError(f"the {report} report is not valid:\n  " + "\n  ".join(problems))
+
+
 def validate(report: dict) -> None:
     """Fails with every problem of ``report_problems`` (before anything is written)."""
-    problems = report_problems(report)
-    if problems:
-        raise BuildError("the peers report is not valid:\n  " + "\n  ".join(problems))
+    refuse_problems(report_problems(report), "peers")
 
 
 def _write(name: str, report: dict) -> Path:

@@ -238,11 +238,12 @@ export class Engine {
     const t = performance.now();
     const mounts: GuestMount[] = [...meta.wasi_deps, ...meta.models].map((m) => ({ guest: m.mount, files: mountFiles(this.bundle, m) }));
     const reactor = await ShimReactor.instantiate(module, meta.runtime.env, mounts, meta.runtime.exit_codes);
+    const instantiateMs = performance.now() - t;
     const { handle, filesOpened } = reactor.open(manifest, baseDir);
     const openMs = performance.now() - t;
     const id = this.#nextSession++;
     this.#sessions.set(id, { reactor, handle, pushed: 0, closed: false });
-    return { id, pipeline: entry.name, backend: this.backend.name, manifest, compileMs, openMs, memoryBytes: reactor.memoryBytes, filesOpened };
+    return { id, pipeline: entry.name, backend: this.backend.name, manifest, compileMs, instantiateMs, openMs, memoryBytes: reactor.memoryBytes, filesOpened };
   }
 
   #session(id: number): EngineSession {

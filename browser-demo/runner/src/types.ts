@@ -104,6 +104,9 @@ export interface SessionInfo {
   /** Instantiating the reactor, `_initialize` and `rm_session_open` (every node built: Python
    *  modules imported and classes instantiated, models loaded). */
   openMs: number;
+  /** The part of `openMs` before `rm_session_open`: the mounts, instantiating, `_initialize`
+   *  (none in the bundles' reactor, pre-initialised at build time). */
+  instantiateMs: number;
   /** The reactor's linear memory after the open, in bytes. */
   memoryBytes: number;
   /** The files the module opened (guest paths): the Python stdlib, modules, models, read once here. */

@@ -95,6 +95,8 @@ describe("a warm session", () => {
     const second = await runner.open("fan_out_fan_in");
     assert.ok(first.info.compileMs > 0, "the first open compiles");
     assert.equal(second.info.compileMs, 0, "the second does not");
+    const { instantiateMs, openMs } = second.info;
+    assert.ok(instantiateMs >= 0 && instantiateMs <= openMs, `instantiateMs ${instantiateMs} is a part of openMs ${openMs}`);
     // Two sessions at once, each with its own instance.
     assert.deepEqual((await first.push(1)).result.outputs["out"], [3]);
     assert.equal((await second.push(1)).text, (await runner.run({ pipeline: "fan_out_fan_in", inputs: [1] })).stdout.trim());
