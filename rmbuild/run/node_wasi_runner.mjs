@@ -90,8 +90,17 @@ const wasi = new WASI({
 });
 let code;
 try {
-  const module = await WebAssembly.compile(bytes);
-  const instance = await WebAssembly.instantiate(module, wasi.getImportObject());
+  // A referenced timer while compiling: a pending compile holds no handle of Node's loop, and on
+  // an empty loop Node 20 can deadlock for good (nodejs/node#36616, #54918; the runner's
+  // holdingTheLoop says more).
+  const keepAlive = setInterval(() => {}, 2 ** 30);
+  let instance;
+  try {
+    const module = await WebAssembly.compile(bytes);
+    instance = await WebAssembly.instantiate(module, wasi.getImportObject());
+  } finally {
+    clearInterval(keepAlive);
+  }
   code = wasi.start(instance);
 } catch (err) {
   process.stderr.write(`error: the wasm module trapped: ${err && err.message ? err.message : err}\n`);

@@ -88,3 +88,16 @@ for (const backend of backends) {
     });
   });
 }
+
+describe("Node's event loop", () => {
+  it("is held open while the module compiles: on an empty loop Node 20 can deadlock (nodejs/node#54918)", async () => {
+    const { compileModule } = await import("../src/backends/modules.js");
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    const before = timers();
+    const empty = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]); // "\0asm", version 1
+    const pending = compileModule(empty, "0".repeat(64));
+    assert.equal(timers(), before + 1, "a timer holds the loop while WebAssembly.compile is pending");
+    assert.ok((await pending) instanceof WebAssembly.Module);
+    assert.equal(timers(), before, "and is gone once it is done");
+  });
+});

@@ -12,6 +12,7 @@
 import { ConsoleStdout, File, OpenFile, PreopenDirectory, WASI, WASIProcExit } from "@bjorn3/browser_wasi_shim";
 import { PipelineError, TRAP_EXIT_CODE, errorKind, type ExitCodeTable } from "../bundle/errors.js";
 import type { GuestMount } from "./backend.js";
+import { holdingTheLoop } from "./modules.js";
 import { preopen } from "./shim.js";
 
 interface ReactorExports {
@@ -97,7 +98,7 @@ export class ShimReactor {
     const wasi = new WASI(["pipeline_reactor"], Object.entries(env).map(([k, v]) => `${k}=${v}`), fds, { debug: false });
     const opened: string[] = [];
     countOpens(wasi, opened);
-    const instance = await WebAssembly.instantiate(module, { wasi_snapshot_preview1: wasi.wasiImport });
+    const instance = await holdingTheLoop(() => WebAssembly.instantiate(module, { wasi_snapshot_preview1: wasi.wasiImport }));
     const reactor = new ShimReactor(instance.exports as unknown as ReactorExports, exitCodes, stderr, opened);
     reactor.#guard(() => wasi.initialize(instance as unknown as Parameters<WASI["initialize"]>[0]));
     return reactor;

@@ -13,7 +13,7 @@ import {
   WASIProcExit,
 } from "@bjorn3/browser_wasi_shim";
 import { now, TRAP_EXIT_CODE, type GuestMount, type WasiBackend, type WasiJob, type WasiOutcome } from "./backend.js";
-import { compileModule } from "./modules.js";
+import { compileModule, holdingTheLoop } from "./modules.js";
 import { ReadonlyFile } from "./readonly-file.js";
 
 type Tree = Map<string, Tree | Uint8Array>;
@@ -77,7 +77,7 @@ export class ShimBackend implements WasiBackend {
     let exitCode: number;
     let trap = "";
     try {
-      const instance = await WebAssembly.instantiate(module, { wasi_snapshot_preview1: wasi.wasiImport });
+      const instance = await holdingTheLoop(() => WebAssembly.instantiate(module, { wasi_snapshot_preview1: wasi.wasiImport }));
       exitCode = wasi.start(instance as unknown as Parameters<WASI["start"]>[0]);
     } catch (err) {
       if (err instanceof WASIProcExit) {
