@@ -276,14 +276,15 @@ def test_engine_features_and_paths(report: dict, engine: str) -> None:
     )
 
 
-# WebKitGTK 2.50.6 in the full e2e run: after the network is cut, the reload of a page its service worker
-# controls never finishes a load ("the page did not finish a load offline within 120 s", body[data-loads]
-# unset): index.html comes from the worker's cache, but its style.css and app.js never arrive (the
-# screenshot offline-plain.png shows the unstyled page at "loading…"). The same steps alone (tmp probes:
-# first visit, every bundle opened, network cut, navigation) load offline in 3 s, with and without the
-# recording proxy: the cause is not found yet. Strict: once WebKit loads offline here this fails, and the mark must go.
-WEBKIT_OFFLINE = pytest.mark.xfail(
-    reason="WebKitGTK 2.50.6: offline reload under the service worker never loads in the full run (see above)",
+# WebKitGTK 2.50.6, the cross-origin isolated site (COOP/COEP) only: in the full e2e run the page
+# finds none of the bundles in its service worker's cache after the first visit ("cached" empty), and
+# after the network is cut no reload finishes loading ("the page did not finish a load offline within
+# 120 s": index.html comes from the worker's cache, its app.js never runs). The plain site (as GitHub
+# Pages serves it) passes offline in the same run, and the same steps alone on a fresh profile pass on
+# the isolated site too (tmp probes: first visit, every bundle opened, all cached, network cut,
+# reload loads in 1-2 s): the cause is not found yet. Strict: once it loads, this fails and must go.
+WEBKIT_ISOLATED_OFFLINE = pytest.mark.xfail(
+    reason="WebKitGTK 2.50.6: offline on the cross-origin isolated site never loads in the full run (see above)",
     strict=True,
 )
 
@@ -300,20 +301,20 @@ def test_engine_pages(site_and_expected, report: dict, engine: str) -> None:
     assert WASMER_NEEDS_ISOLATION in names["no isolation: wasmer refuses clearly"]["message"]
 
 
-def test_engine_offline(site_and_expected, report: dict, engine: str, request) -> None:
+@pytest.mark.parametrize("site", ["plain", "isolated"])
+def test_engine_offline(site_and_expected, report: dict, engine: str, site: str, request) -> None:
     """Offline after the first visit, without COOP/COEP (as on GitHub Pages) and with, where the engine
     has service workers (every engine here has)."""
-    if engine == "webkit":
-        request.applymarker(WEBKIT_OFFLINE)
+    if engine == "webkit" and site == "isolated":
+        request.applymarker(WEBKIT_ISOLATED_OFFLINE)
     _root, expected = site_and_expected
     names = _names(report)
     keys = list(json.loads(expected.read_text()))
     assert report["features"]["isolated"]["serviceWorker"], "every engine here has service workers"
-    for label in ("plain", "isolated"):
-        assert names[f"offline ({label}): the service worker cached every bundle opened"]["ok"]
-        for key in keys:
-            assert names[f"offline ({label}): {key}"]["ok"], (label, key, names[f"offline ({label}): {key}"])
-        assert (paths.REPORTS_DIR / "screenshots" / engine / f"offline-{label}.png").exists()
+    assert names[f"offline ({site}): the service worker cached every bundle opened"]["ok"]
+    for key in keys:
+        assert names[f"offline ({site}): {key}"]["ok"], (site, key, names[f"offline ({site}): {key}"])
+    assert (paths.REPORTS_DIR / "screenshots" / engine / f"offline-{site}.png").exists()
 
 
 def test_engine_bad_input(report: dict, engine: str) -> None:

@@ -65,22 +65,70 @@ function wasmerSdkLoader(url: string | undefined): () => Promise<WasmerSdk> {
 
 const decoder = new TextDecoder();
 
-export async function fetchBytes(url: string): Promise<Uint8Array> {
-  let response: Response;
+/** A download that gets no answer and no data for this long fails (a stalled server, network or
+ *  service worker would otherwise leave the load pending for ever); a slow one that still sends
+ *  data goes on. */
+export const FETCH_STALL_MS = 60_000;
+
+export async function fetchBytes(url: string, stallMs = FETCH_STALL_MS): Promise<Uint8Array> {
+  const abort = new AbortController();
+  let stalled = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const watch = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      stalled = true;
+      abort.abort();
+    }, stallMs);
+  };
+  const stallError = (what: string) =>
+    new BundleError(`cannot fetch bundle ${url}: ${what} for ${stallMs / 1000} s: the download stalled (server, network or service worker)`);
+  watch();
   try {
-    response = await fetch(url);
-  } catch (err) {
-    const why = (err as Error).message;
-    throw new BundleError(`cannot fetch bundle ${url}: ${why} (network error, or the server does not allow cross-origin requests)`);
+    let response: Response;
+    try {
+      response = await fetch(url, { signal: abort.signal });
+    } catch (err) {
+      if (stalled) throw stallError("no answer");
+      const why = (err as Error).message;
+      throw new BundleError(`cannot fetch bundle ${url}: ${why} (network error, or the server does not allow cross-origin requests)`);
+    }
+    if (!response.ok) {
+      throw new BundleError(`cannot fetch bundle ${url}: HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`);
+    }
+    const type = response.headers.get("content-type") ?? "";
+    if (/^text\/html\b/i.test(type)) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new BundleError(`not a .rmpkg: ${url} is an HTML page (Content-Type ${type}), not a bundle: is the URL right?`);
+    }
+    if (!response.body) return new Uint8Array(await response.arrayBuffer());
+    // Read chunk by chunk: each one restarts the stall timer.
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    const reader = response.body.getReader();
+    try {
+      for (;;) {
+        watch();
+        const { done, value } = await reader.read();
+        if (done) break;
+        chunks.push(value);
+        size += value.length;
+      }
+    } catch (err) {
+      if (stalled) throw stallError("no data");
+      throw new BundleError(`cannot fetch bundle ${url}: the download broke off after ${size} bytes: ${(err as Error).message}`);
+    }
+    if (chunks.length === 1) return chunks[0]!;
+    const bytes = new Uint8Array(size);
+    let at = 0;
+    for (const c of chunks) {
+      bytes.set(c, at);
+      at += c.length;
+    }
+    return bytes;
+  } finally {
+    clearTimeout(timer);
   }
-  if (!response.ok) {
-    throw new BundleError(`cannot fetch bundle ${url}: HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`);
-  }
-  const type = response.headers.get("content-type") ?? "";
-  if (/^text\/html\b/i.test(type)) {
-    throw new BundleError(`not a .rmpkg: ${url} is an HTML page (Content-Type ${type}), not a bundle: is the URL right?`);
-  }
-  return new Uint8Array(await response.arrayBuffer());
 }
 
 /** The first line that starts with 'error:' (the runtime's contract), else the last line. */

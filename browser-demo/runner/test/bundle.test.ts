@@ -1,6 +1,9 @@
 /** .rmpkg reading and verification against the real bundles, and every way of breaking one. */
 import assert from "node:assert/strict";
+import { createServer, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 import { describe, it } from "node:test";
+import { fetchBytes } from "../src/engine.js";
 import { readBundle } from "../src/bundle/rmpkg.js";
 import { BundleError } from "../src/bundle/errors.js";
 import { bundleBytes, bundleIndex, metadataOf, pack, unpack, withMetadata, type Entry } from "./helpers.js";
@@ -103,5 +106,60 @@ describe("refused bundles", () => {
       pack([{ path: "rmpkg.json", data: new TextEncoder().encode("{nope") }, ...entries.slice(1)]),
       /rmpkg.json is not valid JSON/,
     );
+  });
+});
+
+describe("fetching a bundle", () => {
+  // A real HTTP server on 127.0.0.1: `answer` says what it does with each request.
+  async function serving(answer: (res: ServerResponse) => void, use: (url: string) => Promise<void>): Promise<void> {
+    const sockets = new Set<Socket>();
+    const server = createServer((_req, res) => answer(res));
+    server.on("connection", (s) => sockets.add(s));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      await use(`http://127.0.0.1:${(server.address() as AddressInfo).port}/b.rmpkg`);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    }
+  }
+  const stalls = (pattern: RegExp) => (err: unknown) => {
+    assert.ok(err instanceof BundleError, `expected a BundleError, got ${String(err)}`);
+    assert.match(err.message, pattern);
+    return true;
+  };
+  const bytes = bundleBytes(small.name);
+
+  it("a server that never answers: a clear error once nothing came for the stall time", async () => {
+    await serving(() => undefined, (url) => assert.rejects(fetchBytes(url, 300), stalls(/^cannot fetch bundle \S+: no answer for 0.3 s: the download stalled/)));
+  });
+  it("a download that stops half-way: the same, not a pending load", async () => {
+    const half = (res: ServerResponse) => {
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": bytes.length });
+      res.write(bytes.subarray(0, bytes.length >> 1));
+    };
+    await serving(half, (url) => assert.rejects(fetchBytes(url, 300), stalls(/no data for 0.3 s: the download stalled/)));
+  });
+  it("a slow download that keeps sending goes on past the stall time", async () => {
+    const slow = (res: ServerResponse) => {
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": bytes.length });
+      const step = Math.ceil(bytes.length / 6);
+      let at = 0;
+      const next = () => {
+        res.write(bytes.subarray(at, at + step));
+        at += step;
+        if (at < bytes.length) setTimeout(next, 300);
+        else res.end();
+      };
+      next();
+    };
+    await serving(slow, async (url) => assert.deepEqual(await fetchBytes(url, 1000), bytes));
+  });
+  it("a connection closed mid-download is a BundleError naming how far it got", async () => {
+    const cut = (res: ServerResponse) => {
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": bytes.length });
+      res.write(bytes.subarray(0, 1000), () => res.socket?.destroy());
+    };
+    await serving(cut, (url) => assert.rejects(fetchBytes(url, 5000), stalls(/the download broke off after \d+ bytes/)));
   });
 });
