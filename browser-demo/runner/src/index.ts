@@ -1,4 +1,5 @@
 export { PipelineRunner, packagedWorkerUrl } from "./runner.js";
+export { FETCH_STALL_MS } from "./engine.js";
 export { provideModule } from "./backends/modules.js";
 export { PipelineSession, audioValue, mergeResults } from "./session.js";
 export { BundleError, PipelineError, BackendUnavailableError, WorkerError, type PipelineErrorKind } from "./bundle/errors.js";
