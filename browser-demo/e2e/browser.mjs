@@ -56,10 +56,28 @@ async function settle(timeout = 180_000) {
 
 const loads = () => page.evaluate(() => Number(document.body.dataset.loads ?? 0));
 
+/** What a page that has not finished its load shows: for the failure's message. */
+function pageState() {
+  return page
+    .evaluate(() => ({
+      href: location.href,
+      readyState: document.readyState,
+      appRan: typeof globalThis.rmpkgDemo === "object",
+      sw: navigator.serviceWorker?.controller?.state ?? null,
+      status: document.getElementById("status")?.textContent ?? null,
+      bundleError: document.getElementById("bundle-error")?.hidden === false ? document.getElementById("bundle-error").textContent : null,
+      // every resource the page and its worker asked for, with how long each took (ms)
+      resources: performance.getEntriesByType("resource").map((e) => `${new URL(e.name).pathname} ${Math.round(e.duration)}`),
+    }))
+    .catch((err) => ({ evaluate: String(err).slice(0, 200) }));
+}
+
 async function open(base, query) {
   await page.goto(`${base}?${new URLSearchParams(query)}`);
   // The page counts finished loads (success or failure) in body[data-loads].
-  await page.waitForFunction(() => Number(document.body.dataset.loads ?? 0) >= 1, null, { timeout: 180_000 });
+  await page.waitForFunction(() => Number(document.body.dataset.loads ?? 0) >= 1, null, { timeout: 180_000 }).catch(async (err) => {
+    throw new Error(`${err.message}; the page: ${JSON.stringify(await pageState())}`);
+  });
   return settle();
 }
 
@@ -300,10 +318,7 @@ async function offline(base, label) {
           .waitForFunction(() => Number(document.body.dataset.loads ?? 0) >= 1, null, { timeout: 120_000 })
           .then(() => true, () => false);
         if (!loadedOffline) {
-          const seen = await page
-            .evaluate(() => ({ href: location.href, loads: document.body?.dataset.loads ?? null, sw: document.body?.dataset.sw ?? null, status: document.getElementById("status")?.textContent ?? null, text: (document.body?.innerText ?? "").slice(0, 160) }))
-            .catch((err) => ({ evaluate: String(err).slice(0, 200) }));
-          unloaded = `the page did not finish a load offline within 120 s: ${JSON.stringify(seen)}`;
+          unloaded = `the page did not finish a load offline within 120 s: ${JSON.stringify(await pageState())}`;
           throw new Error(unloaded);
         }
         const loaded = await settle();

@@ -123,10 +123,8 @@ class Session {
   }
 }
 
-/** The page object of a WebDriver session (the e2e flow's interface, as chromium.mjs gives for Playwright).
- *  `pageNavigation`: goto and reload are started by the page itself (location.assign/reload, as a link
- *  or the reload button would), not by the driver's navigate/refresh commands (see launchWebKit). */
-function pageOf(session, files, { pageNavigation = false } = {}) {
+/** The page object of a WebDriver session (the e2e flow's interface, as chromium.mjs gives for Playwright). */
+function pageOf(session, files) {
   const poll = async (fn, arg, timeout) => {
     const until = Date.now() + timeout;
     for (;;) {
@@ -144,25 +142,11 @@ function pageOf(session, files, { pageNavigation = false } = {}) {
       await sleep(150);
     }
   };
-  // The page navigates; done once another document is there (the old one's mark is gone) and parsed.
-  const navigateFromThePage = async (how, url) => {
-    const mark = `${Date.now()}-${Math.random()}`;
-    await session.evaluate(
-      ({ mark, how, url }) => {
-        globalThis.__e2eDocument = mark;
-        setTimeout(() => (how === "reload" ? location.reload() : location.assign(url)), 0);
-      },
-      { mark, how, url },
-    );
-    await poll((m) => globalThis.__e2eDocument !== m && document.readyState !== "loading", mark, TIMEOUTS.timeouts.pageLoad);
-  };
   return {
     goto: async (url) => {
-      if (pageNavigation) return navigateFromThePage("assign", url);
       await session.cmd("POST", "/url", { url });
     },
     reload: async () => {
-      if (pageNavigation) return navigateFromThePage("reload");
       await session.cmd("POST", "/refresh", {});
     },
     waitForFunction: (fn, arg = null, options = {}) => poll(fn, arg, options.timeout ?? 30_000),
@@ -352,17 +336,12 @@ export async function launchWebKit({ driver: binary, minibrowser, proxy, display
     },
     "WebKitGTK",
   );
-  // The page navigates itself: a navigation through the automation protocol can wedge WebKit's
-  // service-worker loads for good while the worker's fetches that write to CacheStorage are in
-  // flight (microsoft/playwright#42273; page-initiated navigation never did there). Seen here with
-  // WebKitGTK 2.50.6 and driver navigation: now and then a page the demo's worker controls stayed at
-  // "loading…" for good (1 of about 10 runs of the e2e's first pages), and offline reloads never loaded.
-  return finish(session, driver, files, "webkit", { pageNavigation: true });
+  return finish(session, driver, files, "webkit");
 }
 
-async function finish(session, driver, files, engine, pageOptions = {}) {
+async function finish(session, driver, files, engine) {
   await session.cmd("POST", "/window/rect", { width: 1360, height: 1000 }).catch(() => undefined);
-  const page = pageOf(session, files, pageOptions);
+  const page = pageOf(session, files);
   const close = async () => {
     await fetch(`${driver.base}/session/${session.id}`, { method: "DELETE" }).catch(() => undefined);
     driver.child.kill("SIGTERM");
