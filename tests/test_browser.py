@@ -276,13 +276,14 @@ def test_engine_features_and_paths(report: dict, engine: str) -> None:
     )
 
 
-# WebKitGTK 2.50.6, the cross-origin isolated site (COOP/COEP) only: in the full e2e run the page
-# finds none of the bundles in its service worker's cache after the first visit ("cached" empty), and
-# after the network is cut no reload finishes loading ("the page did not finish a load offline within
-# 120 s": index.html comes from the worker's cache, its app.js never runs). The plain site (as GitHub
-# Pages serves it) passes offline in the same run, and the same steps alone on a fresh profile pass on
-# the isolated site too (tmp probes: first visit, every bundle opened, all cached, network cut,
-# reload loads in 1-2 s): the cause is not found yet. Strict: once it loads, this fails and must go.
+# WebKitGTK 2.50.6, the cross-origin isolated site (COOP/COEP) only: in the full e2e run, after the
+# first visit the page finds none of the bundles in its service worker's cache ("cached" empty), and
+# with the network cut the reload gets index.html from the worker but its app.js never runs (ready
+# state "complete", no resource loaded, the worker controlling the page): the cache the worker falls
+# back to holds nothing. The plain site (as GitHub Pages serves it) passes offline in the same run,
+# and the same steps alone on a fresh profile pass on the isolated site too (tmp probes: first visit,
+# every bundle opened and cached, network cut, the reload loads in 1-2 s): what empties or bypasses
+# the isolated site's cache earlier in the run is not found yet. Strict: once it loads, this fails.
 WEBKIT_ISOLATED_OFFLINE = pytest.mark.xfail(
     reason="WebKitGTK 2.50.6: offline on the cross-origin isolated site never loads in the full run (see above)",
     strict=True,
