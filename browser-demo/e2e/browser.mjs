@@ -62,6 +62,7 @@ function pageState() {
     .evaluate(() => ({
       href: location.href,
       readyState: document.readyState,
+      loads: document.body?.dataset.loads ?? null,
       appRan: typeof globalThis.rmpkgDemo === "object",
       sw: navigator.serviceWorker?.controller?.state ?? null,
       status: document.getElementById("status")?.textContent ?? null,
@@ -296,11 +297,18 @@ async function offline(base, label) {
     await page.waitForFunction(() => Number(document.body.dataset.loads ?? 0) >= 1, null, { timeout: 180_000 });
     await settle();
   }
-  const cached = await page.evaluate(async (bundles) => {
-    const keys = await Promise.all((await caches.keys()).map(async (k) => (await (await caches.open(k)).keys()).map((r) => new URL(r.url).pathname)));
-    return bundles.filter((b) => keys.flat().includes(`/bundles/${b}.rmpkg`));
+  const { cached, pages } = await page.evaluate(async (bundles) => {
+    const keys = await Promise.all((await caches.keys()).map(async (k) => (await (await caches.open(k)).keys()).map((r) => new URL(r.url))));
+    const urls = keys.flat();
+    return {
+      cached: bundles.filter((b) => urls.some((u) => u.pathname === `/bundles/${b}.rmpkg`)),
+      // the page once, under its path, however many ?bundle=... URLs were visited
+      pages: urls.filter((u) => u.pathname === "/").map((u) => u.href),
+    };
   }, bundles);
-  record(`offline (${label}): the service worker cached every bundle opened`, cached.length === bundles.length, { message: `cached ${cached.join(", ")}` });
+  record(`offline (${label}): the service worker cached every bundle opened`, cached.length === bundles.length && pages.length === 1, {
+    message: `cached ${cached.join(", ")}; the page as ${pages.join(", ")}`,
+  });
   await setOffline(true);
   let unloaded = "";
   try {

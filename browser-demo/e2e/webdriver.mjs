@@ -124,30 +124,47 @@ class Session {
 }
 
 /** The page object of a WebDriver session (the e2e flow's interface, as chromium.mjs gives for Playwright). */
-function pageOf(session, files) {
+function pageOf(session, files, { waitsForNavigations = false } = {}) {
   const poll = async (fn, arg, timeout) => {
     const until = Date.now() + timeout;
+    const failed = new Map(); // what the tries that threw said, and how often: for the timeout's message
+    let answered = 0;
     for (;;) {
       let value;
       try {
         value = await session.evaluate(fn, arg);
+        answered++;
       } catch (err) {
         // a navigation in progress (the script's document went away, or WebKitGTK's driver
         // answering "timeout" while a cross-origin navigation swaps processes): try again until
         // the poll's own deadline
         if (!/unload|navigat|no such window|discarded|JavaScript error|document|^WebDriverError: POST \/execute\/async: timeout/i.test(String(err))) throw err;
+        const why = String(err).slice(0, 160);
+        failed.set(why, (failed.get(why) ?? 0) + 1);
       }
       if (value) return value;
-      if (Date.now() > until) throw new Error(`timed out after ${timeout} ms waiting for ${String(fn).slice(0, 160)}`);
+      if (Date.now() > until) {
+        const threw = [...failed].map(([why, n]) => `${n}x ${why}`).join("; ");
+        throw new Error(`timed out after ${timeout} ms waiting for ${String(fn).slice(0, 160)} (${answered} tries answered false${threw ? `, ${threw}` : ""})`);
+      }
       await sleep(150);
     }
   };
+  // With page load strategy "none" the driver returns at once from a navigation: done here once
+  // another document is there (the old one's mark is gone) and parsed.
+  const navigation = async (navigate) => {
+    if (!waitsForNavigations) return navigate();
+    const mark = `${Date.now()}-${Math.random()}`;
+    await session.evaluate((m) => (globalThis.__e2eDocument = m), mark).catch(() => undefined);
+    await navigate();
+    await poll((m) => globalThis.__e2eDocument !== m && document.readyState !== "loading", mark, TIMEOUTS.timeouts.pageLoad);
+  };
   return {
     goto: async (url) => {
-      await session.cmd("POST", "/url", { url });
+      await navigation(() => session.cmd("POST", "/url", { url }));
     },
     reload: async () => {
-      await session.cmd("POST", "/refresh", {});
+      await navigation(() => session.cmd("POST", "/refresh", {}));
     },
     waitForFunction: (fn, arg = null, options = {}) => poll(fn, arg, options.timeout ?? 30_000),
     evaluate: (fn, arg) => session.evaluate(fn, arg),
@@ -329,19 +346,21 @@ export async function launchWebKit({ driver: binary, minibrowser, proxy, display
       acceptInsecureCerts: true,
       ...proxyCapability(proxy),
       ...TIMEOUTS,
-      // Navigation returns at DOMContentLoaded (the flow then waits for the page's own state): offline, a
-      // page the service worker serves never fires its load event in WebKitGTK 2.50 (measured), so a
-      // "normal" navigation would wait out its timeout.
-      pageLoadStrategy: "eager",
+      // The driver waits for no navigation; the page object does (see pageOf). With "eager", now and
+      // then one command after a navigation under the demo's service worker blocked until WebKitGTK
+      // 2.50.6's driver answered "timeout" (one execute/async for 180 s and more, "0 tries answered")
+      // while the page itself had loaded (its status "ready", its ready state "complete"); with
+      // "normal", offline pages the worker serves never fire their load event there (measured).
+      pageLoadStrategy: "none",
     },
     "WebKitGTK",
   );
-  return finish(session, driver, files, "webkit");
+  return finish(session, driver, files, "webkit", { waitsForNavigations: true });
 }
 
-async function finish(session, driver, files, engine) {
+async function finish(session, driver, files, engine, pageOptions = {}) {
   await session.cmd("POST", "/window/rect", { width: 1360, height: 1000 }).catch(() => undefined);
-  const page = pageOf(session, files);
+  const page = pageOf(session, files, pageOptions);
   const close = async () => {
     await fetch(`${driver.base}/session/${session.id}`, { method: "DELETE" }).catch(() => undefined);
     driver.child.kill("SIGTERM");

@@ -34,7 +34,9 @@ async function networkFirst(request) {
   const cache = await caches.open(CACHE);
   try {
     const response = await fetch(request);
-    if (response.ok && response.type === "basic") await cache.put(request, response.clone());
+    // The page is kept once, under its path: not one copy per query (?bundle=...&pipeline=...).
+    const key = request.mode === "navigate" ? new URL(request.url).pathname : request;
+    if (response.ok && response.type === "basic") await cache.put(key, response.clone());
     return response;
   } catch (err) {
     // Offline: the page itself is cached without its query (?bundle=...&pipeline=...).
