@@ -4,7 +4,7 @@
  * the browser, or in the calling thread (Node tests, `worker: false`).
  */
 import { BackendUnavailableError, BundleError, errorKind, PipelineError } from "./bundle/errors.js";
-import { findPipeline, guestPath, mountFiles, mountOf, readBundle, type Bundle } from "./bundle/rmpkg.js";
+import { concatBytes, findPipeline, guestPath, mountFiles, mountOf, readBundle, type Bundle } from "./bundle/rmpkg.js";
 import type { GuestMount, WasiBackend } from "./backends/backend.js";
 import { ShimReactor, type ReactorReply } from "./backends/reactor.js";
 import { ShimBackend } from "./backends/shim.js";
@@ -118,14 +118,7 @@ export async function fetchBytes(url: string, stallMs = FETCH_STALL_MS): Promise
       if (stalled) throw stallError("no data");
       throw new BundleError(`cannot fetch bundle ${url}: the download broke off after ${size} bytes: ${(err as Error).message}`);
     }
-    if (chunks.length === 1) return chunks[0]!;
-    const bytes = new Uint8Array(size);
-    let at = 0;
-    for (const c of chunks) {
-      bytes.set(c, at);
-      at += c.length;
-    }
-    return bytes;
+    return concatBytes(chunks, size);
   } finally {
     clearTimeout(timer);
   }

@@ -100,6 +100,12 @@ async function gunzip(data: Uint8Array): Promise<Uint8Array> {
     const detail = why && !/fetch/i.test(why) ? `: ${why}` : "";
     throw new BundleError(`not a readable .rmpkg (gzip layer is damaged or truncated${detail})`);
   }
+  return concatBytes(chunks, total);
+}
+
+/** The chunks of a stream as one array (`total`: their summed length); one chunk is returned as is. */
+export function concatBytes(chunks: Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(total);
   let offset = 0;
   for (const c of chunks) {
