@@ -73,8 +73,12 @@ function pageState() {
     .catch((err) => ({ evaluate: String(err).slice(0, 200) }));
 }
 
+/** Open the page at `base` with `query`, without its service worker: WebKitGTK's driver now and then
+ *  blocks a command for good after a navigation the worker controls (one execute/async answered
+ *  "timeout" after 180 s and more while the page had loaded; the shape of microsoft/playwright#42273),
+ *  so the worker is registered only by the offline checks, which need it (sw.js there). */
 async function open(base, query) {
-  await page.goto(`${base}?${new URLSearchParams(query)}`);
+  await page.goto(`${base}?${new URLSearchParams({ ...query, sw: "off" })}`);
   // The page counts finished loads (success or failure) in body[data-loads].
   await page.waitForFunction(() => Number(document.body.dataset.loads ?? 0) >= 1, null, { timeout: 180_000 }).catch(async (err) => {
     throw new Error(`${err.message}; the page: ${JSON.stringify(await pageState())}`);

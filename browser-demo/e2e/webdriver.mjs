@@ -124,7 +124,7 @@ class Session {
 }
 
 /** The page object of a WebDriver session (the e2e flow's interface, as chromium.mjs gives for Playwright). */
-function pageOf(session, files, { waitsForNavigations = false } = {}) {
+function pageOf(session, files) {
   const poll = async (fn, arg, timeout) => {
     const until = Date.now() + timeout;
     const failed = new Map(); // what the tries that threw said, and how often: for the timeout's message
@@ -150,21 +150,12 @@ function pageOf(session, files, { waitsForNavigations = false } = {}) {
       await sleep(150);
     }
   };
-  // With page load strategy "none" the driver returns at once from a navigation: done here once
-  // another document is there (the old one's mark is gone) and parsed.
-  const navigation = async (navigate) => {
-    if (!waitsForNavigations) return navigate();
-    const mark = `${Date.now()}-${Math.random()}`;
-    await session.evaluate((m) => (globalThis.__e2eDocument = m), mark).catch(() => undefined);
-    await navigate();
-    await poll((m) => globalThis.__e2eDocument !== m && document.readyState !== "loading", mark, TIMEOUTS.timeouts.pageLoad);
-  };
   return {
     goto: async (url) => {
-      await navigation(() => session.cmd("POST", "/url", { url }));
+      await session.cmd("POST", "/url", { url });
     },
     reload: async () => {
-      await navigation(() => session.cmd("POST", "/refresh", {}));
+      await session.cmd("POST", "/refresh", {});
     },
     waitForFunction: (fn, arg = null, options = {}) => poll(fn, arg, options.timeout ?? 30_000),
     evaluate: (fn, arg) => session.evaluate(fn, arg),
@@ -346,21 +337,20 @@ export async function launchWebKit({ driver: binary, minibrowser, proxy, display
       acceptInsecureCerts: true,
       ...proxyCapability(proxy),
       ...TIMEOUTS,
-      // The driver waits for no navigation; the page object does (see pageOf). With "eager", now and
-      // then one command after a navigation under the demo's service worker blocked until WebKitGTK
-      // 2.50.6's driver answered "timeout" (one execute/async for 180 s and more, "0 tries answered")
-      // while the page itself had loaded (its status "ready", its ready state "complete"); with
-      // "normal", offline pages the worker serves never fire their load event there (measured).
-      pageLoadStrategy: "none",
+      // Navigation returns at DOMContentLoaded (the flow then waits for the page's own state): offline, a
+      // page the service worker serves never fires its load event in WebKitGTK 2.50 (measured), so a
+      // "normal" navigation would wait out its timeout. ("none", the page object waiting for the new
+      // document itself, once left one command blocked for minutes after a plain navigation.)
+      pageLoadStrategy: "eager",
     },
     "WebKitGTK",
   );
-  return finish(session, driver, files, "webkit", { waitsForNavigations: true });
+  return finish(session, driver, files, "webkit");
 }
 
-async function finish(session, driver, files, engine, pageOptions = {}) {
+async function finish(session, driver, files, engine) {
   await session.cmd("POST", "/window/rect", { width: 1360, height: 1000 }).catch(() => undefined);
-  const page = pageOf(session, files, pageOptions);
+  const page = pageOf(session, files);
   const close = async () => {
     await fetch(`${driver.base}/session/${session.id}`, { method: "DELETE" }).catch(() => undefined);
     driver.child.kill("SIGTERM");
