@@ -276,20 +276,6 @@ def test_engine_features_and_paths(report: dict, engine: str) -> None:
     )
 
 
-# WebKitGTK 2.50.6, the cross-origin isolated site (COOP/COEP) only: in the full e2e run, after the
-# first visit the page finds none of the bundles in its service worker's cache ("cached" empty), and
-# with the network cut the reload gets index.html from the worker but its app.js never runs (ready
-# state "complete", no resource loaded, the worker controlling the page): the cache the worker falls
-# back to holds nothing. The plain site (as GitHub Pages serves it) passes offline in the same run,
-# and the same steps alone on a fresh profile pass on the isolated site too (tmp probes: first visit,
-# every bundle opened and cached, network cut, the reload loads in 1-2 s): what empties or bypasses
-# the isolated site's cache earlier in the run is not found yet. Strict: once it loads, this fails.
-WEBKIT_ISOLATED_OFFLINE = pytest.mark.xfail(
-    reason="WebKitGTK 2.50.6: offline on the cross-origin isolated site never loads in the full run (see above)",
-    strict=True,
-)
-
-
 def test_engine_pages(site_and_expected, report: dict, engine: str) -> None:
     """The site as GitHub Pages serves it (no COOP/COEP): not isolated, auto runs the shim, wasmer refuses."""
     names = _names(report)
@@ -303,11 +289,9 @@ def test_engine_pages(site_and_expected, report: dict, engine: str) -> None:
 
 
 @pytest.mark.parametrize("site", ["plain", "isolated"])
-def test_engine_offline(site_and_expected, report: dict, engine: str, site: str, request) -> None:
+def test_engine_offline(site_and_expected, report: dict, engine: str, site: str) -> None:
     """Offline after the first visit, without COOP/COEP (as on GitHub Pages) and with, where the engine
     has service workers (every engine here has)."""
-    if engine == "webkit" and site == "isolated":
-        request.applymarker(WEBKIT_ISOLATED_OFFLINE)
     _root, expected = site_and_expected
     names = _names(report)
     keys = list(json.loads(expected.read_text()))
