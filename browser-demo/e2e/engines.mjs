@@ -66,5 +66,7 @@ export async function launchEngine(config) {
     // device a beep, so there the live mode plays the WAV into the AudioWorklet instead (?mic=URL).
     liveSource: config.engine === "chromium" ? "getUserMedia (fake device playing the WAV)" : "the WAV decoded and played into the AudioWorklet (?mic=)",
     close: handle.close,
+    // Tabs the WebDriver page object replaced because the driver stayed stuck on them (webdriver.mjs).
+    recoveries: handle.recoveries ?? [],
   };
 }

@@ -123,24 +123,63 @@ class Session {
   }
 }
 
-/** The page object of a WebDriver session (the e2e flow's interface, as chromium.mjs gives for Playwright). */
-function pageOf(session, files) {
+/** The driver's answer when a command waited out the page-load timeout for a navigation to finish. */
+const LOAD_WAIT_TIMED_OUT = /^WebDriverError: POST \/(url|refresh|execute\/async): timeout/;
+
+/** Driver answers of "timeout" in a row after a navigation before the page object gives up on the
+ *  tab: each one is a page-load timeout (WEBKIT_PAGE_LOAD_MS) spent waiting. */
+const TIMEOUTS_BEFORE_NEW_TAB = 3;
+
+/** The page object of a WebDriver session (the e2e flow's interface, as chromium.mjs gives for Playwright).
+ *  `recoveries` lists each time a tab the driver stayed stuck on was replaced (see `poll`). */
+function pageOf(session, files, recoveries) {
+  // The URL of the last navigation, until a script has run in the page it opened.
+  let navigating = null;
+  let current = null;
+  /** A new tab in place of the current one, at `url`: the driver's commands wait on the current tab's
+   *  load state, which a stuck tab never leaves, while a new tab's commands answer at once. */
+  const newTab = async (url, why) => {
+    const old = await session.cmd("GET", "/window");
+    const { handle } = await session.cmd("POST", "/window/new", { type: "tab" });
+    await session.cmd("DELETE", "/window"); // the old one (still current)
+    await session.cmd("POST", "/window", { handle });
+    recoveries.push({ url, why, closed: old });
+    console.log(`webdriver: the driver stayed stuck on ${url} (${why}): closed that tab, opened it again in a new one`);
+    await navigate(url);
+  };
+  const navigate = async (url) => {
+    navigating = current = url;
+    try {
+      await session.cmd("POST", "/url", { url });
+    } catch (err) {
+      // still loading when the page-load timeout ran out: the poll that follows waits for the page
+      if (!LOAD_WAIT_TIMED_OUT.test(String(err))) throw err;
+    }
+  };
   const poll = async (fn, arg, timeout) => {
     const until = Date.now() + timeout;
     const failed = new Map(); // what the tries that threw said, and how often: for the timeout's message
     let answered = 0;
+    let timeoutsInARow = 0;
     for (;;) {
       let value;
       try {
         value = await session.evaluate(fn, arg);
         answered++;
+        navigating = null;
+        timeoutsInARow = 0;
       } catch (err) {
-        // a navigation in progress (the script's document went away, or WebKitGTK's driver
-        // answering "timeout" while a cross-origin navigation swaps processes): try again until
-        // the poll's own deadline
-        if (!/unload|navigat|no such window|discarded|JavaScript error|document|^WebDriverError: POST \/execute\/async: timeout/i.test(String(err))) throw err;
+        // a navigation in progress (the script's document went away, or WebKitGTK's driver answering
+        // "timeout": it waits for the page's load to finish, at most the page-load timeout, and now and
+        // then misses the end of a load the service worker serves): try again until the poll's deadline
+        if (!/unload|navigat|no such window|discarded|JavaScript error|document/i.test(String(err)) && !LOAD_WAIT_TIMED_OUT.test(String(err))) throw err;
         const why = String(err).slice(0, 160);
         failed.set(why, (failed.get(why) ?? 0) + 1);
+        timeoutsInARow = LOAD_WAIT_TIMED_OUT.test(String(err)) ? timeoutsInARow + 1 : 0;
+        if (navigating && timeoutsInARow >= TIMEOUTS_BEFORE_NEW_TAB) {
+          await newTab(navigating, `${timeoutsInARow} commands in a row answered "timeout"`);
+          timeoutsInARow = 0;
+        }
       }
       if (value) return value;
       if (Date.now() > until) {
@@ -151,11 +190,12 @@ function pageOf(session, files) {
     }
   };
   return {
-    goto: async (url) => {
-      await session.cmd("POST", "/url", { url });
-    },
+    goto: navigate,
     reload: async () => {
-      await session.cmd("POST", "/refresh", {});
+      navigating = current;
+      await session.cmd("POST", "/refresh", {}).catch((err) => {
+        if (!LOAD_WAIT_TIMED_OUT.test(String(err))) throw err;
+      });
     },
     waitForFunction: (fn, arg = null, options = {}) => poll(fn, arg, options.timeout ?? 30_000),
     evaluate: (fn, arg) => session.evaluate(fn, arg),
@@ -231,6 +271,13 @@ function proxyCapability(proxy) {
 }
 
 const TIMEOUTS = { timeouts: { script: 900_000, pageLoad: 300_000, implicit: 0 } };
+
+/** WebKitGTK's page-load timeout: every command there first waits for the page's load to finish, and
+ *  now and then the driver misses the end of a load the service worker served (measured with 2.50.6:
+ *  one command blocked for the whole timeout, then the next answered at once). A short timeout makes
+ *  such a miss cost seconds, not minutes; the page object then tries again (and, if the tab stays
+ *  stuck, opens the page in a new one). Our pages reach DOMContentLoaded in well under a second. */
+const WEBKIT_PAGE_LOAD_MS = 20_000;
 
 /** Preferences that keep Firefox quiet (no update, telemetry, safe browsing, remote settings, ...):
  *  whatever still leaves for the network goes to the recording proxy and fails the run. */
@@ -336,7 +383,7 @@ export async function launchWebKit({ driver: binary, minibrowser, proxy, display
       },
       acceptInsecureCerts: true,
       ...proxyCapability(proxy),
-      ...TIMEOUTS,
+      timeouts: { ...TIMEOUTS.timeouts, pageLoad: WEBKIT_PAGE_LOAD_MS },
       // Navigation returns at DOMContentLoaded (the flow then waits for the page's own state): offline, a
       // page the service worker serves never fires its load event in WebKitGTK 2.50 (measured), so a
       // "normal" navigation would wait out its timeout. ("none", the page object waiting for the new
@@ -350,12 +397,13 @@ export async function launchWebKit({ driver: binary, minibrowser, proxy, display
 
 async function finish(session, driver, files, engine) {
   await session.cmd("POST", "/window/rect", { width: 1360, height: 1000 }).catch(() => undefined);
-  const page = pageOf(session, files);
+  const recoveries = [];
+  const page = pageOf(session, files, recoveries);
   const close = async () => {
     await fetch(`${driver.base}/session/${session.id}`, { method: "DELETE" }).catch(() => undefined);
     driver.child.kill("SIGTERM");
     await new Promise((r) => (driver.child.exitCode !== null ? r() : driver.child.once("exit", r)));
     rmSync(files, { recursive: true, force: true });
   };
-  return { engine, session, page, capabilities: session.capabilities, close };
+  return { engine, session, page, capabilities: session.capabilities, close, recoveries };
 }

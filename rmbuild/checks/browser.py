@@ -587,6 +587,8 @@ def browser_tests(root: Path, expected: Path, engines: tuple[str, ...] | None = 
             f"{sum(not x['ok'] for x in done)} failed, {len(r['results']) - len(done)} skipped; "
             f"paths: {json.dumps(r.get('paths', {}))}"
         )
+        if r.get("driverRecoveries"):
+            ui.info(f"{engine}: the driver stayed stuck on a tab {len(r['driverRecoveries'])}x, reopened in a new tab")
     if failed:
         raise BuildError(f"browser tests failed in {', '.join(failed)} (see {report_path})")
     return {"engines": reports}
