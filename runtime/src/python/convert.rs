@@ -89,16 +89,31 @@ pub struct FromPyOptions<'py> {
 
 /// Converts Python objects to runtime values.
 pub struct FromPython<'py> {
-    audio_classes: Vec<Bound<'py, PyAny>>,
+    py: Python<'py>,
+    given_audio_classes: Vec<Bound<'py, PyAny>>,
+    /// The given classes and the helper's `Audio`, looked up at the first
+    /// object that is none of the plain types (most results are plain).
+    audio_classes: OnceCell<Vec<Bound<'py, PyAny>>>,
 }
 
 impl<'py> FromPython<'py> {
     pub fn new(py: Python<'py>, options: FromPyOptions<'py>) -> PyResult<Self> {
-        let mut audio_classes = options.audio_classes;
-        if let Some(h) = helper_if_created(py) {
-            audio_classes.push(h.getattr("Audio")?);
+        Ok(FromPython {
+            py,
+            given_audio_classes: options.audio_classes,
+            audio_classes: OnceCell::new(),
+        })
+    }
+
+    fn audio_classes(&self) -> PyResult<&[Bound<'py, PyAny>]> {
+        if let Some(c) = self.audio_classes.get() {
+            return Ok(c);
         }
-        Ok(FromPython { audio_classes })
+        let mut classes = self.given_audio_classes.clone();
+        if let Some(h) = helper_if_created(self.py) {
+            classes.push(h.getattr("Audio")?);
+        }
+        Ok(self.audio_classes.get_or_init(|| classes))
     }
 
     /// Convert `obj`; `path` names it in error messages (e.g. `result[2]`).
@@ -162,7 +177,8 @@ impl<'py> FromPython<'py> {
             return Ok(Value::Map(out));
         }
         if self
-            .audio_classes
+            .audio_classes()
+            .map_err(err)?
             .iter()
             .any(|cls| obj.is_instance(cls).unwrap_or(false))
         {
