@@ -112,9 +112,10 @@ fn params_for(t: &'static str) -> BoxedStrategy<Json> {
             prop_oneof![Just(Json::Null), (0.0f64..0.01).prop_map(Json::from), number()],
             prop_oneof![Just(Json::Null), (-80.0f64..0.0).prop_map(Json::from), number()],
             (0.0f64..0.01),
+            prop_oneof![Just(Json::from(0.0)), (0.0f64..0.01).prop_map(Json::from), number()],
         )
-            .prop_map(|(w, h, t, s)| {
-                json!({"window": w, "hop": h, "silence_threshold": t, "min_silence": s, "min_window": s})
+            .prop_map(|(w, h, t, s, pad)| {
+                json!({"window": w, "hop": h, "silence_threshold": t, "min_silence": s, "min_window": s, "pad": pad})
             })
             .boxed(),
         "MediaReader" => prop::sample::select(vec![

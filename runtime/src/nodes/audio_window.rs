@@ -20,6 +20,13 @@
 //!   (the audio before it is emitted, `min_window` long at least); the
 //!   following silent blocks are dropped and the next window starts with
 //!   the first block that is not silent;
+//! * with `pad` (seconds, rounded up to whole blocks, P blocks): a window
+//!   cut at a pause keeps the pause's first P blocks at its end, and the
+//!   next window starts with the (at most) P silent blocks just before its
+//!   first sound, never the same block twice. A recogniser given a word
+//!   cut off at its first or last sound hears another word ("Americans"
+//!   -> "American", "ask" -> "as"): quiet sounds at a word's edges are
+//!   below the threshold;
 //! * at the end of the input, what is left is emitted if it holds audio not
 //!   yet emitted;
 //! * with a threshold, a window that is pure silence (every block, the last
@@ -78,6 +85,12 @@ pub struct AudioWindowParams {
     #[serde(default = "default_min_window", deserialize_with = "super::de_f64")]
     #[schemars(extend("minimum" = 0, "maximum" = 3600))]
     pub min_window: f64,
+    /// Seconds of the pause kept on each side of a cut at silence: at the
+    /// end of the window before it and the start of the one after it
+    /// (default 0; rounded up to whole 20 ms blocks).
+    #[serde(default, deserialize_with = "super::de_f64")]
+    #[schemars(extend("minimum" = 0, "maximum" = 3600))]
+    pub pad: f64,
 }
 fn default_window() -> f64 {
     5.0
@@ -140,6 +153,13 @@ impl NodeParams for AudioWindowParams {
                 format!("must be a number of seconds from 0 to {MAX_WINDOW_SECONDS}, got {m}"),
             ));
         }
+        let pad = self.pad;
+        if !(pad.is_finite() && (0.0..=MAX_WINDOW_SECONDS).contains(&pad)) {
+            return Err(ParamError::new(
+                "pad",
+                format!("must be a number of seconds from 0 to {MAX_WINDOW_SECONDS}, got {pad}"),
+            ));
+        }
         Ok(())
     }
 }
@@ -157,6 +177,8 @@ struct Format {
     /// First block that may count as silence ending a window
     /// (min_window, rounded up to a block boundary).
     min_window_blocks: usize,
+    /// Silent blocks kept on each side of a cut (pad, rounded up).
+    pad_blocks: usize,
 }
 
 /// `round(seconds * rate)` frames, in u64 so that limits and messages are
@@ -176,6 +198,7 @@ struct AudioWindow {
     threshold: Option<f64>,
     min_silence: f64,
     min_window: f64,
+    pad: f64,
     fmt: Option<Format>,
     /// The current window so far (interleaved), from its first frame.
     buf: Vec<f32>,
@@ -187,6 +210,9 @@ struct AudioWindow {
     run_start: Option<usize>,
     /// After a silence cut: dropping silent blocks until one is not.
     skipping: bool,
+    /// While skipping: silent blocks at the start of `buf` kept as the
+    /// next window's start (at most `pad_blocks`).
+    kept_pad: usize,
 }
 
 impl AudioWindow {
@@ -197,12 +223,14 @@ impl AudioWindow {
             threshold: p.threshold(),
             min_silence: p.min_silence,
             min_window: p.min_window,
+            pad: p.pad,
             fmt: None,
             buf: Vec::new(),
             fresh: 0,
             scanned: 0,
             run_start: None,
             skipping: false,
+            kept_pad: 0,
         }
     }
 
@@ -229,6 +257,7 @@ impl AudioWindow {
             block,
             silence_blocks: min_silence.div_ceil(block),
             min_window_blocks: min_window.div_ceil(block),
+            pad_blocks: frames_of(self.pad, rate).div_ceil(block),
         })
     }
 
@@ -284,14 +313,21 @@ impl AudioWindow {
         loop {
             let frames = self.frames(f);
             if let (true, Some(t)) = (self.skipping, self.threshold) {
-                if frames < f.block {
+                let k = self.kept_pad;
+                if frames < (k + 1) * f.block {
                     return Ok(());
                 }
-                if self.silent(f, t, 0, f.block) {
-                    self.discard(f, f.block);
+                if self.silent(f, t, k * f.block, (k + 1) * f.block) {
+                    if k < f.pad_blocks {
+                        self.kept_pad += 1;
+                    } else {
+                        self.discard(f, f.block); // the oldest kept block
+                    }
                     continue;
                 }
-                self.skipping = false; // the next window starts here
+                // The next window starts here, after its kept silent blocks.
+                self.skipping = false;
+                self.kept_pad = 0;
             }
             if let Some(t) = self.threshold {
                 let mut cut = None;
@@ -310,10 +346,15 @@ impl AudioWindow {
                     }
                 }
                 if let Some(counted) = cut {
-                    let end = self.scanned * f.block;
-                    self.emit(f, counted * f.block, out)?;
-                    self.discard(f, end);
+                    // The pause's first pad blocks end this window; its
+                    // last ones (not those) may start the next.
+                    let end = (counted + f.pad_blocks).min(self.scanned);
+                    let drop = end.max(self.scanned.saturating_sub(f.pad_blocks));
+                    let kept = self.scanned - drop;
+                    self.emit(f, end * f.block, out)?;
+                    self.discard(f, drop * f.block);
                     self.skipping = true;
+                    self.kept_pad = kept;
                     continue;
                 }
             }
@@ -386,6 +427,7 @@ impl Node for AudioWindow {
         self.scanned = 0;
         self.run_start = None;
         self.skipping = false;
+        self.kept_pad = 0;
         Ok(())
     }
 }
@@ -521,6 +563,41 @@ mod tests {
     }
 
     #[test]
+    fn pad_keeps_the_pause_s_edges_on_both_sides_of_a_cut() {
+        // 1.5 s sound, 0.5 s silence, 2 s sound; pad 0.05 s: 3 blocks of 320
+        // frames (0.05 s is 2.5 blocks, rounded up) on each side of the cut.
+        let params = json!({"silence_threshold": -40, "pad": 0.05});
+        let input = concat(&[sound(1.5), silence(0.5), sound(2.0)]);
+        let pad = 3 * 320;
+        let expected = vec![input[..24000 + pad].to_vec(), input[32000 - pad..].to_vec()];
+        for chunk in CHUNKS {
+            assert_eq!(
+                windows(params.clone(), 16000, 1, &input, chunk),
+                expected,
+                "chunk {chunk}"
+            );
+        }
+        // A pause shorter than both pads (0.32 s, min_silence 0.3: a cut;
+        // pad 0.2 = 10 blocks each side of 16): no block in both windows.
+        let params = json!({"silence_threshold": -40, "pad": 0.2});
+        let input = concat(&[sound(1.5), silence(0.32), sound(1.0)]);
+        let expected = vec![
+            input[..24000 + 10 * 320].to_vec(),
+            input[24000 + 10 * 320..].to_vec(),
+        ];
+        for chunk in CHUNKS {
+            assert_eq!(
+                windows(params.clone(), 16000, 1, &input, chunk),
+                expected,
+                "chunk {chunk}"
+            );
+        }
+        // pad 0 is the default: the pause is dropped whole.
+        let p: AudioWindowParams = parse_params(&json!({})).unwrap();
+        assert_eq!(p.pad, 0.0);
+    }
+
+    #[test]
     fn windows_shorter_than_min_window_are_not_cut() {
         let params = json!({"silence_threshold": -40});
         // 0.5 s sound, 0.5 s silence, 0.5 s sound: the silence ends at 1 s,
@@ -644,6 +721,11 @@ mod tests {
                 json!({"silence_threshold": 3}),
                 "silence_threshold",
                 "must be a level in dBFS, 0 or below (e.g. -40), or null, got 3",
+            ),
+            (
+                json!({"pad": -0.1}),
+                "pad",
+                "must be a number of seconds from 0 to 3600, got -0.1",
             ),
             (
                 json!({"min_silence": 0}),
