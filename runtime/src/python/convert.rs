@@ -549,13 +549,8 @@ impl<'py> ToPython<'py> {
                         })?;
                         self.array_type()?.call1(("f", bytes))?
                     }
-                    None => {
-                        let list = PyList::empty(py);
-                        for &s in &a.samples {
-                            list.append(PyFloat::new(py, s as f64))?;
-                        }
-                        list.into_any()
-                    }
+                    // One allocation of the list's length, filled in place.
+                    None => PyList::new(py, a.samples.iter().map(|&s| f64::from(s)))?.into_any(),
                 };
                 let cls = match &self.audio_class {
                     Some(cls) => cls.clone(),
