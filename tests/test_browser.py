@@ -46,6 +46,7 @@ FAULTS = (
     "runner.close() rejects the pushes it had not answered (WorkerError)",
     "a terminated worker rejects the pending push and later ones (WorkerError)",
 )
+STUCK_TAB = "webdriver: a tab the driver is stuck on is replaced, and the page loads in a new one"
 SCREENSHOTS = (
     "features-isolated",
     "features-plain",
@@ -210,6 +211,8 @@ def test_engine_end_to_end(site_and_expected, report: dict, engine: str) -> None
         assert (shots / f"{shot}.png").exists(), shot
     if features["audioWorklet"]:
         assert (shots / "live-captions.png").exists()
+    if engine == "webkit":  # its driver's stuck tabs (browser-demo/e2e/webdriver.mjs)
+        assert names[STUCK_TAB]["ok"], names[STUCK_TAB]
 
 
 def test_engine_features_and_paths(report: dict, engine: str) -> None:

@@ -47,6 +47,8 @@ async function startDriver(binary, args, env, label) {
   child.stderr.on("data", keep);
   let exited = null;
   child.on("exit", (code, signal) => (exited = `${label} exited (${signal ?? code})`));
+  // However this process ends (an uncaught error included), the driver and its browser go with it.
+  process.once("exit", () => child.exitCode === null && child.kill("SIGKILL"));
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
     if (exited) throw new Error(`${exited}: ${log.join("").slice(-800)}`);
@@ -252,7 +254,13 @@ function pageOf(session, files, recoveries) {
 }
 
 async function newSession(driver, capabilities, label) {
-  const r = await exchange("POST", `${driver.base}/session`, { capabilities: { alwaysMatch: capabilities } });
+  let r;
+  try {
+    r = await exchange("POST", `${driver.base}/session`, { capabilities: { alwaysMatch: capabilities } });
+  } catch (err) {
+    driver.child.kill("SIGKILL");
+    throw new Error(`new ${label} session: the driver did not answer: ${err.message} (driver log: ${driver.log.join("").slice(-600)})`);
+  }
   let json = {};
   try {
     json = JSON.parse(r.text);
@@ -260,6 +268,7 @@ async function newSession(driver, capabilities, label) {
     // reported below
   }
   if (!r.ok) {
+    driver.child.kill("SIGKILL");
     throw new WebDriverError(r.status, json, `new ${label} session (driver log: ${driver.log.join("").slice(-600)})`);
   }
   return new Session(driver.base, json.value.sessionId, json.value.capabilities);

@@ -149,8 +149,10 @@ class Network:
 
 
 # Test-only routes of the test servers (never in build/site): a real bundle served as text/html, a
-# text file named .rmpkg served as text/plain, and files the tests play (``extra_files``).
+# text file named .rmpkg served as text/plain, files the tests play (``extra_files``), and a page
+# whose first load never ends (the WebDriver page object's stuck-tab recovery, webdriver.mjs).
 TEST_PREFIX = "/__test__/"
+STUCK_PAGE_HOLD_S = 240.0  # how long the first load of a first-load-never-ends/<name> page is held open
 
 
 class _Handler(SimpleHTTPRequestHandler):
@@ -203,6 +205,9 @@ class _Handler(SimpleHTTPRequestHandler):
     def _test_route(self) -> bool:
         rest = self.path[len(TEST_PREFIX) :].split("?", 1)[0]
         kind, _, name = rest.partition("/")
+        if kind == "first-load-never-ends":
+            self._first_load_never_ends(name)
+            return True
         if kind == "as-html" and name.endswith(".rmpkg"):
             body, ctype = (Path(self.directory) / "bundles" / Path(name).name).read_bytes(), "text/html; charset=utf-8"
         elif kind == "as-text":
@@ -218,6 +223,26 @@ class _Handler(SimpleHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
         return True
+
+    _stuck_seen: set[str] = set()  # noqa: RUF012 (shared by every handler: one first load per name)
+    _stuck_lock = threading.Lock()
+
+    def _first_load_never_ends(self, name: str) -> None:
+        """The first request for ``name``: the start of a page, then nothing for STUCK_PAGE_HOLD_S (a
+        load that does not end). Every later one: the whole page, which marks itself loaded."""
+        with self._stuck_lock:
+            first = name not in self._stuck_seen
+            self._stuck_seen.add(name)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.end_headers()
+        self.wfile.write(b"<!doctype html><title>stuck tab</title><p>loading")
+        self.wfile.flush()
+        if first:
+            time.sleep(STUCK_PAGE_HOLD_S)
+        with contextlib.suppress(ConnectionError):
+            self.wfile.write(b"<script>document.body.dataset.loads = '1'</script>")
+        self.close_connection = True
 
 
 class _Server(ThreadingHTTPServer):
