@@ -87,7 +87,7 @@ pub struct AudioWindowParams {
     pub min_window: f64,
     /// Seconds of the pause kept on each side of a cut at silence: at the
     /// end of the window before it and the start of the one after it
-    /// (default 0; rounded up to whole 20 ms blocks).
+    /// (default 0, at most `window`; rounded up to whole 20 ms blocks).
     #[serde(default, deserialize_with = "super::de_f64")]
     #[schemars(extend("minimum" = 0, "maximum" = 3600))]
     pub pad: f64,
@@ -153,11 +153,12 @@ impl NodeParams for AudioWindowParams {
                 format!("must be a number of seconds from 0 to {MAX_WINDOW_SECONDS}, got {m}"),
             ));
         }
+        // At most a window: the kept blocks are buffered, and a longer pad is no pad.
         let pad = self.pad;
-        if !(pad.is_finite() && (0.0..=MAX_WINDOW_SECONDS).contains(&pad)) {
+        if !(pad.is_finite() && (0.0..=w).contains(&pad)) {
             return Err(ParamError::new(
                 "pad",
-                format!("must be a number of seconds from 0 to {MAX_WINDOW_SECONDS}, got {pad}"),
+                format!("must be a number of seconds from 0 to `window` ({w}), got {pad}"),
             ));
         }
         Ok(())
@@ -725,7 +726,12 @@ mod tests {
             (
                 json!({"pad": -0.1}),
                 "pad",
-                "must be a number of seconds from 0 to 3600, got -0.1",
+                "must be a number of seconds from 0 to `window` (5), got -0.1",
+            ),
+            (
+                json!({"window": 2, "pad": 3}),
+                "pad",
+                "must be a number of seconds from 0 to `window` (2), got 3",
             ),
             (
                 json!({"min_silence": 0}),
