@@ -26,6 +26,20 @@ def _words(lines: list[str]) -> list[str]:
     return [whisper.normalise(v["text"]) for line in lines for v in json.loads(line)["outputs"]["out"]]
 
 
+def _spoken(lines: list[str]) -> list[str]:
+    """The captions' words, without whisper's non-speech mark."""
+    return " ".join(w for w in _words(lines) if w != "blank audio").split()
+
+
+def _stream_stdin(chunks: list) -> bytes:
+    """The chunks as `stream` reads them: one JSON item per line."""
+    return b"".join(json.dumps(c).encode() + b"\n" for c in chunks)
+
+
+# The word error rate the browser test allows (browser-demo/e2e/browser.mjs).
+WER_LIMIT = 0.25
+
+
 def _wer(ref: list[str], hyp: list[str]) -> float:
     prev = list(range(len(hyp) + 1))
     for i in range(1, len(ref) + 1):
@@ -58,8 +72,8 @@ def _dirs(manifest: Path) -> list[Path]:
 
 
 def test_live_captions_natively_and_in_the_wasmtime_reactor(live, chunks) -> None:
-    stdin = b"".join(json.dumps(c).encode() + b"\n" for c in chunks)
-    native_lines = native_build.host().run(["stream", str(live)], stdin=stdin).check("native stream").text.splitlines()
+    native = native_build.host().run(["stream", str(live)], stdin=_stream_stdin(chunks))
+    native_lines = native.check("native stream").text.splitlines()
     layout = wasm_module.layout()
     layout = layout._replace(
         module=wasm_module.reactor_path(), preopens={**layout.preopens, **executor.same_path_preopens(*_dirs(live))}
@@ -82,9 +96,9 @@ def test_live_captions_natively_and_in_the_wasmtime_reactor(live, chunks) -> Non
     assert (
         json.dumps({"outputs": merged}, separators=(",", ":"), ensure_ascii=False) + "\n" == one_shot.check("run").text
     )
-    words = " ".join(w for w in _words(lines) if w != "blank audio").split()
+    words = _spoken(lines)
     want = whisper.normalise(whisper.JFK_TEXT).split()
-    assert _wer(want, words) <= 0.25, words
+    assert _wer(want, words) <= WER_LIMIT, words
 
 
 def test_a_live_session_s_memory_is_flat_after_its_first_windows(live, chunks) -> None:
@@ -130,11 +144,10 @@ def test_live_captions_hold_wherever_the_microphone_starts(live, tmp_path) -> No
         wav = tmp_path / f"jfk-after-{offset}.wav"
         quiet = noise.normal(0.0, QUIET_ROOM, round(offset * rate))
         whisper.write_wav(wav, rate, np.concatenate([quiet, samples]))
-        stdin = b"".join(json.dumps(c).encode() + b"\n" for c in browser.stream_chunks(wav))
+        stdin = _stream_stdin(browser.stream_chunks(wav))
         lines = native_build.host().run(["stream", str(live)], stdin=stdin).check("native stream").text.splitlines()
-        words = " ".join(w for w in _words(lines) if w != "blank audio").split()
-        rates[offset] = _wer(want, words)
-    assert max(rates.values()) <= 0.25 and sum(rates.values()) / len(rates) <= 0.10, rates
+        rates[offset] = _wer(want, _spoken(lines))
+    assert max(rates.values()) <= WER_LIMIT and sum(rates.values()) / len(rates) <= 0.10, rates
 
 
 def test_audio_ctx_keeps_the_words_of_a_short_clip(tmp_path) -> None:

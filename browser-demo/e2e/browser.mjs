@@ -646,7 +646,6 @@ try {
 const outside = await engine.outside();
 const unexpectedConsole = engine.consoleErrors.filter((e) => !/Failed to load resource/.test(e));
 record("no request left 127.0.0.1", outside.length === 0, outside.length ? { message: outside.join(", ") } : {});
-if (engine.recoveries.length) console.log(`[${config.engine}] the driver stayed stuck on a tab ${engine.recoveries.length}x (reopened in a new tab): ${JSON.stringify(engine.recoveries)}`);
 writeFileSync(
   config.report,
   JSON.stringify({ ...report, results, outside, consoleErrors: unexpectedConsole, live: liveReport, driverRecoveries: engine.recoveries }, null, 1),

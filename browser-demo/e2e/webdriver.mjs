@@ -174,10 +174,12 @@ function pageOf(session, files, recoveries) {
         // a navigation in progress (the script's document went away, or WebKitGTK's driver answering
         // "timeout": it waits for the page's load to finish, at most the page-load timeout, and now and
         // then misses the end of a load the service worker serves): try again until the poll's deadline
-        if (!/unload|navigat|no such window|discarded|JavaScript error|document/i.test(String(err)) && !LOAD_WAIT_TIMED_OUT.test(String(err))) throw err;
-        const why = String(err).slice(0, 160);
+        const text = String(err);
+        const loadWait = LOAD_WAIT_TIMED_OUT.test(text);
+        if (!loadWait && !/unload|navigat|no such window|discarded|JavaScript error|document/i.test(text)) throw err;
+        const why = text.slice(0, 160);
         failed.set(why, (failed.get(why) ?? 0) + 1);
-        timeoutsInARow = LOAD_WAIT_TIMED_OUT.test(String(err)) ? timeoutsInARow + 1 : 0;
+        timeoutsInARow = loadWait ? timeoutsInARow + 1 : 0;
         if (navigating && timeoutsInARow >= TIMEOUTS_BEFORE_NEW_TAB) {
           await newTab(navigating, `${timeoutsInARow} commands in a row answered "timeout"`);
           timeoutsInARow = 0;
