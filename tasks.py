@@ -23,9 +23,9 @@ def _task(name: str, help_text: str, spec: str, args: tuple[phases.Arg, ...]) ->
             if arg.kind == "rest":
                 value = value.split() if value else []
             setattr(namespace, arg.name.replace("-", "_"), value)
-        result = call(namespace)
-        if isinstance(result, int) and result:
-            raise SystemExit(result)
+        code = cli.exit_code(call, namespace)
+        if code:
+            raise SystemExit(code)
 
     params = [inspect.Parameter("c", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
     for arg in args:

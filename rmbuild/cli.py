@@ -98,10 +98,11 @@ def main_job(args: argparse.Namespace) -> None:
     ui.ok("main: " + ", ".join(p.name for p in phases.MAIN) + " done")
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def exit_code(func: Callable[[argparse.Namespace], object], args: argparse.Namespace) -> int:
+    """Run a command: its own exit code, or a BuildError (or Ctrl-C) as one line on stderr
+    and 1 (130), no traceback. The CLI and the invoke tasks both run commands this way."""
     try:
-        result = args.func(args)
+        result = func(args)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -109,3 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         print("error: interrupted", file=sys.stderr)
         return 130
     return result if isinstance(result, int) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return exit_code(args.func, args)

@@ -133,6 +133,23 @@ def test_a_pyodide_sample_of_another_version_fails() -> None:
         pb._python_summary("ours", [])
 
 
+def test_per_item_times_through_sessions_must_give_what_runs_give() -> None:
+    def per_item(same: bool) -> dict:
+        kinds = {"numbers": (2.0, 1.5), "audio": (3000.0, 2500.0)}
+        return {
+            k: {"us_per_item": us, "last": 1, "session": {"us_per_item": s_us, "same_as_run": same}}
+            for k, (us, s_us) in kinds.items()
+        }
+
+    sample = {"info": {}, "coldMs": 700, "warmMs": 70, "first": [4, 0.35], "perItem": per_item(True)}
+    out = pb._python_summary("ours", [sample])
+    assert (out["us_per_number"], out["session_us_per_number"]) == (2.0, 1.5)
+    assert (out["ms_per_audio_second"], out["session_ms_per_audio_second"]) == (3.0, 2.5)
+    sample["perItem"] = per_item(False)
+    with pytest.raises(BuildError, match="ours: the outputs of a session of numbers differ from a run's"):
+        pb._python_summary("ours", [sample])
+
+
 def test_faster_whisper_run_fails_loudly_in_a_python_without_the_peer(tmp_path) -> None:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", tmp_path / "venv"], check=True)
     with pytest.raises(BuildError, match=r"faster-whisper \(int8, beam 1\) failed on jfk\.wav:\n.*No module named"):
@@ -247,6 +264,7 @@ def _valid_report() -> dict:
         "ms_per_audio_second": 3.0,
         "first_outputs": [4, 0.35],
     }
+    ours_sessions = {"session_us_per_number": 1.5, "session_ms_per_audio_second": 2.5}
     return {
         "context": {"machine_summary": "here"},
         "speech": {
@@ -256,8 +274,8 @@ def _valid_report() -> dict:
             "summary": pb.speech_summary(rows),
         },
         "python": {
-            "node": {"ours": dict(python_peer), "pyodide": dict(python_peer)},
-            "chromium": {"ours": dict(python_peer), "pyodide": dict(python_peer)},
+            "node": {"ours": dict(python_peer, **ours_sessions), "pyodide": dict(python_peer)},
+            "chromium": {"ours": dict(python_peer, **ours_sessions), "pyodide": dict(python_peer)},
             "download": {"ours": {"total_bytes": 8_000_000}, "pyodide": {"total_bytes": 6_000_000}},
         },
     }
@@ -344,6 +362,8 @@ def test_python_peers_must_all_be_there_positive_and_agree() -> None:
     assert _broken(lambda r: r["python"]["chromium"].pop("pyodide")) == ["python: no pyodide in chromium"]
     problems = _broken(lambda r: r["python"]["node"]["ours"].update(us_per_number=-0.1))
     assert problems == ["python ours in node: not finite and positive: {'us_per_number': -0.1}"]
+    problems = _broken(lambda r: r["python"]["chromium"]["ours"].pop("session_ms_per_audio_second"))
+    assert problems == ["python ours in chromium: not finite and positive: {'session_ms_per_audio_second': None}"]
     problems = _broken(lambda r: r["python"]["node"]["pyodide"].update(first_outputs=[4, 0.36]))
     assert problems == ["python: the peers' first outputs differ in node"]
     problems = _broken(lambda r: r["python"]["download"].pop("ours"))

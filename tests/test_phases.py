@@ -4,6 +4,8 @@ the README's session table and the CI matrix must name every phase it has."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -76,6 +78,18 @@ def test_every_phase_is_a_cli_command_with_its_arguments() -> None:
             assert hasattr(args, arg.name.replace("-", "_")), (phase.name, arg.name)
     with pytest.raises(SystemExit):
         parser.parse_args(["no-such-phase"])
+
+
+@pytest.mark.parametrize("runner", ["./inv", "python -m rmbuild"])
+def test_a_command_error_is_one_line_and_exit_1(runner: str, tmp_path) -> None:
+    """A BuildError (here: a pack spec that is not there) is one line on stderr and exit 1, no
+    traceback: from the invoke tasks as from the CLI."""
+    missing = tmp_path / "rmpkg.toml"
+    cmd = [*runner.replace("python", sys.executable).split(), "pack"]
+    cmd += ["--extra", str(missing)] if runner == "./inv" else [str(missing)]
+    proc = subprocess.run(cmd, cwd=paths.REPO, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.strip() == f"error: {missing}: no such pack spec (a rmpkg.toml in the project folder)"
 
 
 def test_every_phase_target_exists() -> None:

@@ -54,6 +54,37 @@ pub struct Pipeline {
     result_pos: Vec<Option<usize>>,
     /// Per node: its position in `plan.order`.
     position: Vec<usize>,
+    /// Working state of finished waves, for the next ones to reuse (one per
+    /// nesting level: a node that emits several values starts waves inside
+    /// its own).
+    spare: Vec<WaveState>,
+}
+
+/// What a wave keeps per node while it runs. A wave runs for every item, so
+/// its vectors are reused rather than allocated each time.
+#[derive(Default)]
+struct WaveState {
+    /// The value each node produced in this wave, until its last consumer
+    /// takes it.
+    values: Vec<Option<Value>>,
+    /// Consumers of that value still to run.
+    remaining: Vec<usize>,
+    /// Whether the node produced exactly one value in this wave.
+    produced: Vec<bool>,
+    /// What the running node emits.
+    out: Vec<Value>,
+}
+
+impl WaveState {
+    fn reset(&mut self, fan_out: &[usize]) {
+        self.values.clear();
+        self.values.resize(fan_out.len(), None);
+        self.remaining.clear();
+        self.remaining.extend_from_slice(fan_out);
+        self.produced.clear();
+        self.produced.resize(fan_out.len(), false);
+        self.out.clear();
+    }
 }
 
 /// What a wave is part of, for error messages.
@@ -186,6 +217,7 @@ impl Pipeline {
             results,
             result_pos,
             position,
+            spare: Vec::new(),
         })
     }
 
@@ -236,15 +268,25 @@ impl Pipeline {
     /// emitted. When a node emits several values, each of them is a wave of
     /// its own through the nodes downstream of it, run at once.
     fn wave(&mut self, stage: Stage, start: Start, kept: &mut [Vec<Value>]) -> Result<()> {
-        let n = self.slots.len();
-        let mut values: Vec<Option<Value>> = vec![None; n];
-        let mut remaining = self.fan_out.clone();
-        let mut produced = vec![false; n];
+        let mut state = self.spare.pop().unwrap_or_default();
+        state.reset(&self.fan_out);
+        let result = self.wave_in(&mut state, stage, start, kept);
+        self.spare.push(state);
+        result
+    }
+
+    fn wave_in(
+        &mut self,
+        st: &mut WaveState,
+        stage: Stage,
+        start: Start,
+        kept: &mut [Vec<Value>],
+    ) -> Result<()> {
         let (from, item) = match start {
             Start::Item(item) => (0, Some(item)),
             Start::Emitted(node, v) => {
-                produced[node] = true;
-                values[node] = Some(v);
+                st.produced[node] = true;
+                st.values[node] = Some(v);
                 (self.position[node] + 1, None)
             }
         };
@@ -257,41 +299,40 @@ impl Pipeline {
                     None => continue, // sources only receive items
                 }
             } else {
-                if !preds.iter().all(|&p| produced[p]) {
+                if !preds.iter().all(|&p| st.produced[p]) {
                     continue; // an upstream node dropped this value
                 }
                 let mut inputs = Vec::with_capacity(preds.len());
                 for &p in preds {
-                    remaining[p] -= 1;
-                    let v = if remaining[p] == 0 {
-                        values[p].take()
+                    st.remaining[p] -= 1;
+                    let v = if st.remaining[p] == 0 {
+                        st.values[p].take()
                     } else {
-                        values[p].clone()
+                        st.values[p].clone()
                     };
                     inputs.push(v.unwrap_or(Value::Null));
                 }
                 inputs
             };
             let slot = &mut self.slots[i];
-            let mut out = Vec::new();
             slot.node
-                .process_into(inputs, &mut out)
+                .process_into(inputs, &mut st.out)
                 .map_err(|e| node_error(&slot.id, &slot.node_type, stage, &e))?;
             if let Some(r) = self.result_pos[i] {
                 if self.fan_out[i] == 0 {
-                    kept[r].append(&mut out); // nothing downstream: move
+                    kept[r].append(&mut st.out); // nothing downstream: move
                     continue;
                 }
-                kept[r].extend(out.iter().cloned());
+                kept[r].extend(st.out.iter().cloned());
             }
-            if out.len() == 1 {
-                produced[i] = true;
-                values[i] = out.pop();
+            if st.out.len() == 1 {
+                st.produced[i] = true;
+                st.values[i] = st.out.pop();
             } else {
                 // Zero values: dropped. Several: each is a wave of its own
                 // through the nodes downstream, right away (depth first);
                 // in this wave they are skipped.
-                for v in out {
+                for v in st.out.drain(..) {
                     self.wave(stage, Start::Emitted(i, v), kept)?;
                 }
             }

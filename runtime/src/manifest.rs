@@ -531,7 +531,7 @@ pub fn decode_items(items: &[Json], path: &str) -> Result<Vec<Value>> {
         .iter()
         .enumerate()
         .map(|(i, j)| {
-            Value::from_json(j, &path_index(path, i))
+            Value::from_json_item(j, path, i)
                 .map_err(|e| Error::inputs(format!("invalid inputs: {e}")))
         })
         .collect()

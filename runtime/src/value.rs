@@ -13,6 +13,8 @@
 //! Integers stay `i64`; finite floats are JSON numbers printed in shortest
 //! round-trip form (`1.0`, `-0.0`, `1e300`), so ints and floats stay distinct.
 
+use std::fmt;
+
 use base64::Engine as _;
 use indexmap::IndexMap;
 use serde_json::Value as Json;
@@ -147,7 +149,13 @@ impl Value {
     /// Decode a JSON value (see module docs for the reserved encodings).
     /// `path` names the value in error messages, e.g. `inputs[0]`.
     pub fn from_json(json: &Json, path: &str) -> Result<Value, String> {
-        decode(json, path, 0)
+        decode(json, &At::Root(path), 0)
+    }
+
+    /// [`from_json`](Value::from_json) of item `index` of the array `path`
+    /// (named `path[index]` in error messages).
+    pub(crate) fn from_json_item(json: &Json, path: &str, index: usize) -> Result<Value, String> {
+        decode(json, &At::Index(&At::Root(path), index), 0)
     }
 
     /// Encode as JSON. Infallible: every value has an encoding.
@@ -197,19 +205,48 @@ impl From<bool> for Value {
 
 /// `base.key`, or `base["key"]` when the key is not a plain identifier.
 pub(crate) fn path_key(base: &str, key: &str) -> String {
-    let plain = !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
-    match (base.is_empty(), plain) {
-        (true, true) => key.to_string(),
-        (false, true) => format!("{base}.{key}"),
-        (_, false) => format!("{base}[{}]", Json::String(key.to_string())),
+    At::Key(&At::Root(base), key).to_string()
+}
+
+/// `base[i]`.
+pub(crate) fn path_index(base: &str, i: usize) -> String {
+    At::Index(&At::Root(base), i).to_string()
+}
+
+/// A value's place in its document, spelled as [`path_key`] and
+/// [`path_index`] spell it, but only when an error message prints it: decoding
+/// a large input builds no strings for the values that are fine.
+#[derive(Clone, Copy)]
+enum At<'a> {
+    Root(&'a str),
+    Index(&'a At<'a>, usize),
+    Key(&'a At<'a>, &'a str),
+}
+
+impl At<'_> {
+    fn is_empty(&self) -> bool {
+        matches!(self, At::Root(s) if s.is_empty())
     }
 }
 
-pub(crate) fn path_index(base: &str, i: usize) -> String {
-    format!("{base}[{i}]")
+impl fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            At::Root(s) => f.write_str(s),
+            At::Index(base, i) => write!(f, "{base}[{i}]"),
+            At::Key(base, key) => {
+                let plain = !key.is_empty()
+                    && key
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+                match (base.is_empty(), plain) {
+                    (true, true) => f.write_str(key),
+                    (false, true) => write!(f, "{base}.{key}"),
+                    (_, false) => write!(f, "{base}[{}]", Json::String(key.to_string())),
+                }
+            }
+        }
+    }
 }
 
 /// Describe a JSON value briefly for "expected X, got Y" messages.
@@ -228,7 +265,7 @@ pub(crate) fn describe_json(v: &Json) -> String {
     }
 }
 
-fn decode(json: &Json, path: &str, depth: usize) -> Result<Value, String> {
+fn decode(json: &Json, path: &At, depth: usize) -> Result<Value, String> {
     if depth > MAX_DEPTH {
         return Err(format!(
             "{path}: value nested deeper than {MAX_DEPTH} levels"
@@ -253,7 +290,7 @@ fn decode(json: &Json, path: &str, depth: usize) -> Result<Value, String> {
         Json::Array(items) => {
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
-                out.push(decode(item, &path_index(path, i), depth + 1)?);
+                out.push(decode(item, &At::Index(path, i), depth + 1)?);
             }
             Value::List(out)
         }
@@ -261,7 +298,7 @@ fn decode(json: &Json, path: &str, depth: usize) -> Result<Value, String> {
             if map.len() == 1 {
                 // Length checked just above.
                 let (key, inner) = map.iter().next().ok_or_else(|| format!("{path}: empty"))?;
-                let inner_path = path_key(path, key);
+                let inner_path = At::Key(path, key);
                 match key.as_str() {
                     "$f64" => return decode_special_float(inner, &inner_path).map(Value::Float),
                     "$audio" => return decode_audio(inner, &inner_path).map(Value::Audio),
@@ -284,17 +321,17 @@ fn decode(json: &Json, path: &str, depth: usize) -> Result<Value, String> {
 
 fn decode_map(
     map: &serde_json::Map<String, Json>,
-    path: &str,
+    path: &At,
     depth: usize,
 ) -> Result<Value, String> {
     let mut out = IndexMap::with_capacity(map.len());
     for (k, v) in map {
-        out.insert(k.clone(), decode(v, &path_key(path, k), depth + 1)?);
+        out.insert(k.clone(), decode(v, &At::Key(path, k), depth + 1)?);
     }
     Ok(Value::Map(out))
 }
 
-fn decode_special_float(json: &Json, path: &str) -> Result<f64, String> {
+fn decode_special_float(json: &Json, path: &At) -> Result<f64, String> {
     match json.as_str() {
         Some("NaN") => Ok(f64::NAN),
         Some("inf") => Ok(f64::INFINITY),
@@ -306,7 +343,7 @@ fn decode_special_float(json: &Json, path: &str) -> Result<f64, String> {
     }
 }
 
-fn decode_audio(json: &Json, path: &str) -> Result<AudioBuffer, String> {
+fn decode_audio(json: &Json, path: &At) -> Result<AudioBuffer, String> {
     let Json::Object(map) = json else {
         return Err(format!(
             "{path}: expected an object, got {}",
@@ -317,12 +354,12 @@ fn decode_audio(json: &Json, path: &str) -> Result<AudioBuffer, String> {
         if !["sample_rate", "channels", "data_b64", "samples"].contains(&key.as_str()) {
             return Err(format!(
                 "{}: unknown audio field (expected sample_rate, channels, data_b64 or samples)",
-                path_key(path, key)
+                At::Key(path, key)
             ));
         }
     }
     let int_field = |name: &str| -> Result<i64, String> {
-        let p = path_key(path, name);
+        let p = At::Key(path, name);
         match map.get(name) {
             None => Err(format!("{p}: missing field")),
             Some(v) => v
@@ -331,11 +368,11 @@ fn decode_audio(json: &Json, path: &str) -> Result<AudioBuffer, String> {
         }
     };
     let sample_rate = check_sample_rate(int_field("sample_rate")?)
-        .map_err(|e| format!("{}: {e}", path_key(path, "sample_rate")))?;
+        .map_err(|e| format!("{}: {e}", At::Key(path, "sample_rate")))?;
     let channels = match map.get("channels") {
         None => 1,
         Some(_) => check_channels(int_field("channels")?)
-            .map_err(|e| format!("{}: {e}", path_key(path, "channels")))?,
+            .map_err(|e| format!("{}: {e}", At::Key(path, "channels")))?,
     };
     let samples = match (map.get("data_b64"), map.get("samples")) {
         (Some(_), Some(_)) => {
@@ -343,7 +380,7 @@ fn decode_audio(json: &Json, path: &str) -> Result<AudioBuffer, String> {
         }
         (None, None) => return Err(format!("{path}: missing field data_b64")),
         (Some(data), None) => {
-            let p = path_key(path, "data_b64");
+            let p = At::Key(path, "data_b64");
             let text = data.as_str().ok_or_else(|| {
                 format!("{p}: expected a base64 string, got {}", describe_json(data))
             })?;
@@ -362,7 +399,7 @@ fn decode_audio(json: &Json, path: &str) -> Result<AudioBuffer, String> {
                 .collect()
         }
         (None, Some(list)) => {
-            let p = path_key(path, "samples");
+            let p = At::Key(path, "samples");
             let Json::Array(items) = list else {
                 return Err(format!(
                     "{p}: expected an array of numbers, got {}",
@@ -379,7 +416,7 @@ fn decode_audio(json: &Json, path: &str) -> Result<AudioBuffer, String> {
                 .ok_or_else(|| {
                     format!(
                         "{}: expected a number, got {}",
-                        path_index(&p, i),
+                        At::Index(&p, i),
                         describe_json(item)
                     )
                 })?;
@@ -396,7 +433,7 @@ fn decode_special_float_obj(json: &Json) -> Option<f64> {
     if map.len() != 1 {
         return None;
     }
-    decode_special_float(map.get("$f64")?, "").ok()
+    decode_special_float(map.get("$f64")?, &At::Root("")).ok()
 }
 
 fn encode(v: &Value) -> Json {

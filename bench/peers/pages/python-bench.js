@@ -28,6 +28,7 @@ export async function measure(peer, name, counts, { sinceStart = false } = {}) {
     session = { firstMs: a.ms, warmMs: b.ms, outputs: b.outputs };
   }
   const sets = itemSets(name, counts);
+  const sessionSets = counts.sessions ? itemSets(name, counts.sessions) : sets;
   const perItem = {};
   for (const [kind, { small, large }] of Object.entries(sets)) {
     const timed = async (inputs) => {
@@ -51,6 +52,7 @@ export async function measure(peer, name, counts, { sinceStart = false } = {}) {
       us_per_item: ((median(b) - median(a)) * 1000) / (large.length - small.length),
       last,
     };
+    if (peer.session) perItem[kind].session = await sessionSlope(peer, sessionSets[kind].small, sessionSets[kind].large);
   }
   const extra = peer.reload ? await peer.reload() : undefined;
   await peer.close();
@@ -58,6 +60,29 @@ export async function measure(peer, name, counts, { sinceStart = false } = {}) {
     info, loadedMs, coldMs, warmMs, first, second, perItem,
     ...(extra ? { reload: extra } : {}),
     ...(session ? { session } : {}),
+  };
+}
+
+/** The same slope through sessions (ours): a session opened on the loaded runner, the items
+ *  pushed one by one, closed; the open and close cancel out as start-up does. `same_as_run`:
+ *  whether the session's outputs are those of a run of the same items. */
+async function sessionSlope(peer, small, large) {
+  const ran = await peer.run(large); // untimed: the outputs to compare with
+  await peer.session(small); // once untimed, as for runs
+  const a = [];
+  const b = [];
+  let outputs;
+  for (let i = 0; i < PAIRS; i++) {
+    a.push((await peer.session(small)).ms);
+    const big = await peer.session(large);
+    b.push(big.ms);
+    outputs = big.outputs;
+  }
+  return {
+    counts: [small.length, large.length],
+    ms: [a, b],
+    us_per_item: ((median(b) - median(a)) * 1000) / (large.length - small.length),
+    same_as_run: JSON.stringify(outputs) === JSON.stringify(ran),
   };
 }
 
