@@ -81,11 +81,28 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(phase.name, help=phase.help, description=phase.help)
         add_args(p, phase.args)
         p.set_defaults(func=target(phase.target))
+        if phase.steps:  # one step on its own, as `./inv PHASE.STEP` runs it (`./nox -s X -- --step S`)
+            p.add_argument(
+                "--step",
+                choices=[s.name for s in phase.steps],
+                help="only this step: " + "; ".join(f"{s.name}: {s.help}" for s in phase.steps),
+            )
+            p.set_defaults(func=_with_steps(phase))
     for name, help_text, spec, args in TOOLS:
         p = sub.add_parser(name, help=help_text, description=help_text)
         add_args(p, args)
         p.set_defaults(func=target(spec))
     return parser
+
+
+def _with_steps(phase: phases.Phase) -> Callable[[argparse.Namespace], object]:
+    """The phase, or the step that ``--step`` names."""
+    steps = {s.name: s.target for s in phase.steps}
+
+    def call(args: argparse.Namespace) -> object:
+        return target(steps[args.step] if args.step else phase.target)(args)
+
+    return call
 
 
 def main_job(args: argparse.Namespace) -> None:

@@ -92,6 +92,25 @@ def test_a_command_error_is_one_line_and_exit_1(runner: str, tmp_path) -> None:
     assert proc.stderr.strip() == f"error: {missing}: no such pack spec (a rmpkg.toml in the project folder)"
 
 
+def test_a_phase_step_runs_on_its_own_from_the_cli(monkeypatch) -> None:
+    """`python -m rmbuild PHASE --step S` (so `./nox -s PHASE -- --step S`) runs what `./inv PHASE.S` runs."""
+    called = []
+    monkeypatch.setattr(cli, "target", lambda spec: lambda args: called.append(spec))
+    parser = cli.build_parser()
+    with_steps = [p for p in phases.PHASES if p.steps]
+    assert with_steps
+    for phase in with_steps:
+        for step in phase.steps:
+            args = parser.parse_args([phase.name, "--step", step.name])
+            args.func(args)
+            assert called.pop() == step.target
+        args = parser.parse_args([phase.name])
+        args.func(args)
+        assert called.pop() == phase.target
+    with pytest.raises(SystemExit):
+        parser.parse_args([with_steps[0].name, "--step", "no-such-step"])
+
+
 def test_every_phase_target_exists() -> None:
     import importlib
 
