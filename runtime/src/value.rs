@@ -602,6 +602,23 @@ mod tests {
     }
 
     #[test]
+    fn error_paths_name_every_step_down() {
+        let json: Json = serde_json::from_str(r#"[7, {"a b": [1, {"$f64": "x"}]}]"#).unwrap();
+        let items = json.as_array().unwrap();
+        assert_eq!(
+            Value::from_json_item(&items[1], "inputs", 1).unwrap_err(),
+            r#"inputs[1]["a b"][1].$f64: expected "NaN", "inf" or "-inf", got string "x""#
+        );
+        let audio: Json = serde_json::from_str(r#"{"$audio": 5}"#).unwrap();
+        assert_eq!(
+            Value::from_json(&audio, "").unwrap_err(),
+            "$audio: expected an object, got number 5"
+        );
+        assert_eq!(path_key("", "a b"), r#"["a b"]"#);
+        assert_eq!(path_index("nodes", 3), "nodes[3]");
+    }
+
+    #[test]
     fn bad_audio_errors_name_the_field() {
         let e = |s: &str| Value::from_json_str(s, "inputs[0]").unwrap_err();
         assert_eq!(
