@@ -134,19 +134,29 @@ def test_a_pyodide_sample_of_another_version_fails() -> None:
 
 
 def test_per_item_times_through_sessions_must_give_what_runs_give() -> None:
-    def per_item(same: bool) -> dict:
-        kinds = {"numbers": (2.0, 1.5), "audio": (3000.0, 2500.0)}
+    def per_item(same: bool, same_many: bool = True) -> dict:
+        kinds = {"numbers": (2.0, 1.5, 1.25), "audio": (3000.0, 2500.0, 2250.0)}
         return {
-            k: {"us_per_item": us, "last": 1, "session": {"us_per_item": s_us, "same_as_run": same}}
-            for k, (us, s_us) in kinds.items()
+            k: {
+                "us_per_item": us,
+                "last": 1,
+                "session": {"us_per_item": s_us, "same_as_run": same},
+                "sessionMany": {"us_per_item": many_us, "batch": 50, "same_as_run": same_many},
+            }
+            for k, (us, s_us, many_us) in kinds.items()
         }
 
     sample = {"info": {}, "coldMs": 700, "warmMs": 70, "first": [4, 0.35], "perItem": per_item(True)}
     out = pb._python_summary("ours", [sample])
-    assert (out["us_per_number"], out["session_us_per_number"]) == (2.0, 1.5)
-    assert (out["ms_per_audio_second"], out["session_ms_per_audio_second"]) == (3.0, 2.5)
+    numbers = ("us_per_number", "session_us_per_number", "session_many_us_per_number")
+    audio = ("ms_per_audio_second", "session_ms_per_audio_second", "session_many_ms_per_audio_second")
+    assert [out[k] for k in numbers] == [2.0, 1.5, 1.25]
+    assert [out[k] for k in audio] == [3.0, 2.5, 2.25]
     sample["perItem"] = per_item(False)
     with pytest.raises(BuildError, match="ours: the outputs of a session of numbers differ from a run's"):
+        pb._python_summary("ours", [sample])
+    sample["perItem"] = per_item(True, same_many=False)
+    with pytest.raises(BuildError, match="ours: the outputs of a sessionMany of numbers differ from a run's"):
         pb._python_summary("ours", [sample])
 
 
@@ -264,7 +274,12 @@ def _valid_report() -> dict:
         "ms_per_audio_second": 3.0,
         "first_outputs": [4, 0.35],
     }
-    ours_sessions = {"session_us_per_number": 1.5, "session_ms_per_audio_second": 2.5}
+    ours_sessions = {
+        "session_us_per_number": 1.5,
+        "session_ms_per_audio_second": 2.5,
+        "session_many_us_per_number": 1.25,
+        "session_many_ms_per_audio_second": 2.25,
+    }
     return {
         "context": {"machine_summary": "here"},
         "speech": {
@@ -364,6 +379,8 @@ def test_python_peers_must_all_be_there_positive_and_agree() -> None:
     assert problems == ["python ours in node: not finite and positive: {'us_per_number': -0.1}"]
     problems = _broken(lambda r: r["python"]["chromium"]["ours"].pop("session_ms_per_audio_second"))
     assert problems == ["python ours in chromium: not finite and positive: {'session_ms_per_audio_second': None}"]
+    problems = _broken(lambda r: r["python"]["node"]["ours"].pop("session_many_us_per_number"))
+    assert problems == ["python ours in node: not finite and positive: {'session_many_us_per_number': None}"]
     problems = _broken(lambda r: r["python"]["node"]["pyodide"].update(first_outputs=[4, 0.36]))
     assert problems == ["python: the peers' first outputs differ in node"]
     problems = _broken(lambda r: r["python"]["download"].pop("ours"))

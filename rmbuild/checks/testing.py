@@ -15,6 +15,9 @@ def rust_tests(args: argparse.Namespace | None = None) -> None:
     env = native.cargo_env()
     ui.step("cargo test (runtime, native)")
     ui.run(["cargo", "test", "--locked"], cwd=paths.RUNTIME_DIR, env=env, what="cargo test")
+    # the reactor's C ABI, called directly (`cargo test` alone runs the root package only)
+    ui.step("cargo test (pipeline_reactor, native)")
+    ui.run(["cargo", "test", "--locked", "-p", "pipeline_reactor"], cwd=paths.RUNTIME_DIR, env=env, what="cargo test")
     ui.step("cargo test (runtime, native, Whisper node unit tests)")
     ui.run(
         ["cargo", "test", "--locked", "--features", "whisper", "--lib", "nodes::whisper"],

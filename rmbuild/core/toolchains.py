@@ -83,8 +83,16 @@ def debian_version(package: str) -> str | None:
         )
     except FileNotFoundError:
         return None
-    status, _, version = out.stdout.partition("\t")
-    return version if out.returncode == 0 and status.endswith("installed") else None
+    return installed_version(out.stdout) if out.returncode == 0 else None
+
+
+def installed_version(dpkg_line: str) -> str | None:
+    """The version in a ``dpkg-query -f '${Status}\t${Version}'`` line if the package is
+    installed. The status's last word is the state: ``installed``, or ``not-installed``
+    (a package dpkg knows of but never installed, or removed), ``config-files``, ..."""
+    status, _, version = dpkg_line.partition("\t")
+    words = status.split()
+    return (version.strip() or None) if words and words[-1] == "installed" else None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@
 //! * [`Session::push`] runs one item and returns that item's result: a
 //!   [`RunOutput`] with every result node, holding the values produced for
 //!   this item (as text: `{"outputs":{"<id>":[...]}}`, compact).
+//! * [`Session::push_many_json`] pushes several items (a JSON array) in one
+//!   call: one document with their values, as their pushes would give.
 //! * [`Session::close`] flushes the nodes ([`Pipeline::finish`]) and returns
 //!   what that produced, in the same shape.
 //!
@@ -26,9 +28,9 @@ use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::executor::{Pipeline, RunOutput};
-use crate::manifest::Manifest;
+use crate::manifest::{decode_items, Manifest};
 use crate::registry::Registry;
-use crate::value::Value;
+use crate::value::{describe_json, Value};
 
 /// How a host opens a session.
 #[derive(Clone, Debug, Default)]
@@ -146,6 +148,49 @@ impl Session {
         self.push(item).map(|out| out.to_json_compact())
     }
 
+    /// Several items in one call, as a JSON array: the same as pushing each
+    /// in order, the result one document with their values appended (what
+    /// their pushes' documents merge to). For hosts where a call costs more
+    /// than a small item (a Worker's message round trip).
+    ///
+    /// Every item is decoded before any runs: a malformed one is an inputs
+    /// error naming it (`invalid inputs: items[k]: ...`), and no item of the
+    /// call is pushed or counted. A node error on item k fails the session
+    /// as [`push`](Session::push) does; the values of the k items before it
+    /// in this call are not returned, and the message says so (push one at
+    /// a time to have each item's values as soon as it ran).
+    pub fn push_many_json(&mut self, items_json: &str) -> Result<String> {
+        let Some(pipeline) = self.pipeline.as_ref() else {
+            return Err(closed_error());
+        };
+        let mut out = pipeline.empty_output();
+        let json: serde_json::Value = serde_json::from_str(items_json)
+            .map_err(|e| Error::inputs(format!("invalid inputs: not valid JSON: {e}")))?;
+        let serde_json::Value::Array(items) = json else {
+            return Err(Error::inputs(format!(
+                "invalid inputs: expected a JSON array of items, got {}",
+                describe_json(&json)
+            )));
+        };
+        let items = decode_items(&items, "items")?;
+        for (k, item) in items.into_iter().enumerate() {
+            match self.push(item) {
+                Ok(values) => out.extend(values),
+                Err(e) if k > 0 => {
+                    return Err(Error::new(
+                        e.kind(),
+                        format!(
+                            "{} (the values of the {k} item(s) before it in this call are not returned)",
+                            e.message()
+                        ),
+                    ))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out.to_json_compact())
+    }
+
     /// Flush the nodes and close: what the flush produced. The nodes are
     /// dropped. A failed session closes without flushing (no values).
     pub fn close(&mut self) -> Result<RunOutput> {
@@ -243,6 +288,45 @@ mod tests {
         assert_eq!(s.close_json().unwrap(), r#"{"outputs":{"m":[]}}"#);
         assert_eq!(
             s.push_json("2").unwrap_err().message(),
+            "the session is closed"
+        );
+    }
+
+    #[test]
+    fn push_many_is_the_pushes_in_one_call() {
+        let mut s = open(DOUBLE);
+        assert_eq!(
+            s.push_many_json("[1, 2.5, 3]").unwrap(),
+            r#"{"outputs":{"m":[2,5.0,6]}}"#
+        );
+        assert_eq!(s.push_many_json("[]").unwrap(), r#"{"outputs":{"m":[]}}"#);
+        assert_eq!(s.items_pushed(), 3);
+        // a malformed item: nothing of the call runs, the session goes on
+        let e = s.push_many_json(r#"[4, {"$f64": "nan"}]"#).unwrap_err();
+        assert_eq!(e.exit_code(), 4);
+        assert_eq!(
+            e.message(),
+            "invalid inputs: items[1].$f64: expected \"NaN\", \"inf\" or \"-inf\", got string \"nan\""
+        );
+        let e = s.push_many_json("4").unwrap_err();
+        assert_eq!(
+            e.message(),
+            "invalid inputs: expected a JSON array of items, got number 4"
+        );
+        assert_eq!(s.items_pushed(), 3);
+        // a node error on the call's third item: the session fails, and says what is not returned
+        let e = s.push_many_json(r#"[4, 5, "x"]"#).unwrap_err();
+        assert_eq!(e.exit_code(), 3);
+        assert_eq!(
+            e.message(),
+            "node 'm' (Multiply) failed on item 5: Multiply expects numbers or audio, got string \
+             (the values of the 2 item(s) before it in this call are not returned)"
+        );
+        let e = s.push_many_json("[6]").unwrap_err();
+        assert!(e.message().starts_with("session failed earlier: node 'm'"));
+        s.close().unwrap();
+        assert_eq!(
+            s.push_many_json("[1]").unwrap_err().message(),
             "the session is closed"
         );
     }

@@ -7,6 +7,9 @@ import { firstItems, itemSets, peerItem } from "./items.js";
 
 const now = () => performance.now();
 const PAIRS = 3; // runs at each item count; the medians give the slope
+// items per pushMany in the batched session slope (ours): in Chromium a call is one message to
+// the runner's Worker and back, so a batch pays that once for all its items
+const SESSION_BATCH = 1000;
 const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 
 export async function measure(peer, name, counts, { sinceStart = false } = {}) {
@@ -52,7 +55,11 @@ export async function measure(peer, name, counts, { sinceStart = false } = {}) {
       us_per_item: ((median(b) - median(a)) * 1000) / (large.length - small.length),
       last,
     };
-    if (peer.session) perItem[kind].session = await sessionSlope(peer, sessionSets[kind].small, sessionSets[kind].large);
+    if (peer.session) {
+      perItem[kind].session = await sessionSlope(peer, sessionSets[kind].small, sessionSets[kind].large);
+      // batched: the runs' item counts (a few hundred pushes per slope are too few to measure)
+      perItem[kind].sessionMany = await sessionSlope(peer, small, large, SESSION_BATCH);
+    }
   }
   const extra = peer.reload ? await peer.reload() : undefined;
   await peer.close();
@@ -64,22 +71,24 @@ export async function measure(peer, name, counts, { sinceStart = false } = {}) {
 }
 
 /** The same slope through sessions (ours): a session opened on the loaded runner, the items
- *  pushed one by one, closed; the open and close cancel out as start-up does. `same_as_run`:
- *  whether the session's outputs are those of a run of the same items. */
-async function sessionSlope(peer, small, large) {
+ *  pushed one by one (or `batch` at a time with pushMany), closed; the open and close cancel
+ *  out as start-up does. `same_as_run`: whether the session's outputs are those of a run of
+ *  the same items. */
+async function sessionSlope(peer, small, large, batch) {
   const ran = await peer.run(large); // untimed: the outputs to compare with
-  await peer.session(small); // once untimed, as for runs
+  await peer.session(small, batch); // once untimed, as for runs
   const a = [];
   const b = [];
   let outputs;
   for (let i = 0; i < PAIRS; i++) {
-    a.push((await peer.session(small)).ms);
-    const big = await peer.session(large);
+    a.push((await peer.session(small, batch)).ms);
+    const big = await peer.session(large, batch);
     b.push(big.ms);
     outputs = big.outputs;
   }
   return {
     counts: [small.length, large.length],
+    ...(batch ? { batch } : {}),
     ms: [a, b],
     us_per_item: ((median(b) - median(a)) * 1000) / (large.length - small.length),
     same_as_run: JSON.stringify(outputs) === JSON.stringify(ran),
@@ -129,11 +138,18 @@ export function oursPeer(PipelineRunner, { bundle, sha256, pipeline, worker }) {
       const r = await runner.run({ pipeline, inputs });
       return r.result.outputs.out;
     },
-    async session(inputs) {
+    /** A session of the inputs: pushed one by one, or `batch` at a time with pushMany. */
+    async session(inputs, batch) {
       const t = now();
       const s = await runner.open(pipeline);
       const outputs = [];
-      for (const item of inputs) outputs.push(...(await s.push(item)).result.outputs.out);
+      if (batch) {
+        for (let i = 0; i < inputs.length; i += batch) {
+          outputs.push(...(await s.pushMany(inputs.slice(i, i + batch))).result.outputs.out);
+        }
+      } else {
+        for (const item of inputs) outputs.push(...(await s.push(item)).result.outputs.out);
+      }
       await s.close();
       return { ms: now() - t, outputs };
     },

@@ -303,6 +303,16 @@ export class Engine {
     return sessionResult(reply, index, s.reactor.memoryBytes, performance.now() - t);
   }
 
+  /** Push `count` items at once (`items`: their JSON array) -> one result for them all. */
+  pushManySession(id: number, items: string, count: number): SessionResult {
+    const s = this.#session(id);
+    const t = performance.now();
+    const reply = s.reactor.pushMany(s.handle, items);
+    const index = s.pushed;
+    s.pushed += count;
+    return sessionResult(reply, index, s.reactor.memoryBytes, performance.now() - t);
+  }
+
   /** Close: flush the nodes -> what that produced; the instance is dropped either way. */
   closeSession(id: number): SessionResult {
     const s = this.#session(id);

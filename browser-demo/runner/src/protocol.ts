@@ -16,6 +16,7 @@ export type Request =
   | { id: number; type: "manifest"; pipeline?: string }
   | { id: number; type: "open"; pipeline?: string; options: OpenOptions }
   | { id: number; type: "push"; session: number; item: string }
+  | { id: number; type: "push-many"; session: number; items: string; count: number }
   | { id: number; type: "session-close"; session: number }
   | { id: number; type: "close" };
 

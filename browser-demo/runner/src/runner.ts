@@ -176,6 +176,7 @@ export class PipelineRunner {
       const { id, ...info } = await engine.openSession(pipeline, options);
       const local: SessionTransport = {
         push: async (session, item) => engine.pushSession(session, item),
+        pushMany: async (session, items, count) => engine.pushManySession(session, items, count),
         close: async (session) => engine.closeSession(session),
       };
       return new PipelineSession(id, info, local);
@@ -187,6 +188,8 @@ export class PipelineRunner {
     })) as SessionInfo & { id: number };
     const remote: SessionTransport = {
       push: (session, item) => this.#call({ type: "push", session, item }) as Promise<SessionResult>,
+      pushMany: (session, items, count) =>
+        this.#call({ type: "push-many", session, items, count }) as Promise<SessionResult>,
       close: (session) => this.#call({ type: "session-close", session }) as Promise<SessionResult>,
     };
     return new PipelineSession(id, info, remote);

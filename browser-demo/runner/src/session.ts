@@ -6,9 +6,10 @@
  *   const { result } = await s.push(audioValue(samples, 48000)); // this item's outputs
  *   const rest = await s.close();                                 // what the flush produced
  *
- * Pushes run one at a time in the order they were made (a push made before the last one
- * was answered waits for it). Appending every push's lists, then the close's, gives exactly
- * `run`'s document for the same items.
+ * `pushMany(items)` pushes several items in one call (one message to the worker, one call
+ * into the module). Pushes run one at a time in the order they were made (a push made
+ * before the last one was answered waits for it). Appending every push's lists, then the
+ * close's, gives exactly `run`'s document for the same items.
  */
 import { PipelineError } from "./bundle/errors.js";
 import type { SessionInfo, SessionResult } from "./types.js";
@@ -16,6 +17,7 @@ import type { SessionInfo, SessionResult } from "./types.js";
 /** How a session reaches its engine (in this thread, or through the worker). */
 export interface SessionTransport {
   push(session: number, item: string): Promise<SessionResult>;
+  pushMany(session: number, items: string, count: number): Promise<SessionResult>;
   close(session: number): Promise<SessionResult>;
 }
 
@@ -54,6 +56,24 @@ export class PipelineSession {
     }
     if (text === undefined) return Promise.reject(new TypeError(`the item cannot be encoded as JSON (${typeof item})`));
     return this.pushJson(text);
+  }
+
+  /** Push several items in one call: the same as pushing each in order, with one result for
+   *  them all (their values appended; `index`: the first one's). One call instead of one per
+   *  item, which in the browser is one message to the Worker and back instead of many. Every
+   *  item is checked before any runs: a malformed one (named `items[k]`) rejects the call and
+   *  pushes none of them. On a node error the session fails as with `push`, and the values of
+   *  the items before it in this call are not returned (the message says how many). */
+  pushMany(items: readonly unknown[]): Promise<SessionResult> {
+    if (!Array.isArray(items)) return Promise.reject(new TypeError("pushMany takes an array of items"));
+    let text: string;
+    try {
+      text = JSON.stringify(items);
+    } catch (err) {
+      return Promise.reject(new TypeError(`the items cannot be encoded as JSON: ${(err as Error).message}`));
+    }
+    if (this.#closed) return Promise.reject(closedError());
+    return this.#timed(this.#transport.pushMany(this.#id, text, items.length));
   }
 
   /** Push one item given as JSON text, as it is (a `stream` line). */

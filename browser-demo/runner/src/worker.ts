@@ -36,6 +36,9 @@ async function handle(msg: Request): Promise<Value> {
     case "push":
       if (!engine) throw new Error("no bundle loaded");
       return engine.pushSession(msg.session, msg.item);
+    case "push-many":
+      if (!engine) throw new Error("no bundle loaded");
+      return engine.pushManySession(msg.session, msg.items, msg.count);
     case "session-close":
       if (!engine) throw new Error("no bundle loaded");
       return engine.closeSession(msg.session);

@@ -117,6 +117,33 @@ describe("a warm session", () => {
     assert.deepEqual(opened, []);
   });
 
+  it("pushMany is the pushes in one call: one result with their values, indexes counted on", async () => {
+    for (const [bundle, pipeline] of [["multiply-add", "multiply_add"], ["python-node", "python_inline"]] as const) {
+      const runner = await load(bundle);
+      const items = JSON.parse(await runner.manifest(pipeline)).inputs as unknown[];
+      const session = await runner.open(pipeline);
+      const many = await session.pushMany(items);
+      const empty = await session.pushMany([]);
+      const closed = await session.close();
+      assert.equal(mergeResults([many, empty, closed]), (await runner.run({ pipeline, inputs: items })).stdout.trim());
+      assert.deepEqual([many.index, empty.index, closed.index], [0, items.length, items.length]);
+    }
+  });
+
+  it("pushMany checks every item first: a malformed one pushes none, and is named", async () => {
+    const runner = await load("multiply-add");
+    const session = await runner.open("multiply_add");
+    await assert.rejects(
+      session.pushMany([1, { $f64: "bogus" }]),
+      rejectsWith("inputs", 4, /^invalid inputs: items\[1\]\.\$f64: /),
+    );
+    const next = await session.push(2);
+    assert.deepEqual([next.index, next.text], [0, '{"outputs":{"out":[5]}}']);
+    await assert.rejects(session.pushMany(3 as unknown as unknown[]), /pushMany takes an array of items/);
+    await session.close();
+    await assert.rejects(session.pushMany([1]), rejectsWith("usage", 1, /^the session is closed$/));
+  });
+
   it("Python's print() output comes back with its item (stderr), not in the result", async () => {
     const runner = await load("python-node");
     const session = await runner.open(undefined, {

@@ -10,6 +10,7 @@
 //! rm_session_open(manifest_ptr, manifest_len, base_dir_ptr, base_dir_len) -> i32
 //!                                           handle > 0, or -exit code
 //! rm_session_push(handle, item_ptr, item_len) -> i32     0, or -exit code
+//! rm_session_push_many(handle, items_ptr, items_len) -> i32  the same, for a JSON array of items
 //! rm_session_close(handle) -> i32                         0, or -exit code
 //! rm_output_ptr() -> *const u8, rm_output_len() -> u32   what the last call produced
 //! ```
@@ -216,6 +217,35 @@ pub unsafe extern "C" fn rm_session_push(handle: i32, item_ptr: *const u8, item_
             let item = std::str::from_utf8(item)
                 .map_err(|_| Error::inputs("invalid inputs: not valid UTF-8"))?;
             session.push_json(item).map(|doc| (0, doc))
+        })();
+        finish(state, result)
+    })
+}
+
+/// Push several items in one call (UTF-8 JSON text: an array of items):
+/// as pushing each in order, with one result document for them all
+/// ([`Session::push_many_json`]: a malformed item pushes none of them).
+/// Returns 0 with the document in the output buffer, or the negated exit
+/// code with the message.
+///
+/// # Safety
+/// `items_ptr` must be null (with length 0) or point to `items_len`
+/// readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn rm_session_push_many(
+    handle: i32,
+    items_ptr: *const u8,
+    items_len: u32,
+) -> i32 {
+    STATE.with(|state| {
+        let state = &mut *state.borrow_mut();
+        let result = (|| {
+            let session = session_of(state, handle)?;
+            // SAFETY: the caller's promise.
+            let items = unsafe { bytes(items_ptr, items_len, "items") }?;
+            let items = std::str::from_utf8(items)
+                .map_err(|_| Error::inputs("invalid inputs: not valid UTF-8"))?;
+            session.push_many_json(items).map(|doc| (0, doc))
         })();
         finish(state, result)
     })

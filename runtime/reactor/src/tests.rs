@@ -50,6 +50,11 @@ fn push(handle: i32, item: &str) -> (i32, String) {
     (code, output())
 }
 
+fn push_many(handle: i32, items: &str) -> (i32, String) {
+    let code = with_guest_copy(items, |p, l| unsafe { rm_session_push_many(handle, p, l) });
+    (code, output())
+}
+
 fn close(handle: i32) -> (i32, String) {
     let code = rm_session_close(handle);
     (code, output())
@@ -115,6 +120,45 @@ fn sessions_give_runs_results() {
             "{name}"
         );
     }
+}
+
+#[test]
+fn one_push_of_many_gives_runs_results() {
+    let mut names = vec!["multiply_add.json", "audio_window.json"];
+    if cfg!(feature = "python") {
+        names.push("python_inline.json");
+    }
+    let base = examples();
+    for name in names {
+        let manifest = std::fs::read_to_string(base.join(name)).unwrap();
+        let (handle, text) = open(&manifest, base.to_str().unwrap());
+        assert!(handle > 0, "{name}: {handle} {text}");
+        let items: Json = serde_json::from_str(&manifest).unwrap();
+        let (code, pushed) = push_many(handle, &items["inputs"].to_string());
+        assert_eq!(code, 0, "{name}: {pushed}");
+        let (code, closed) = close(handle);
+        assert_eq!(code, 0, "{name}: {closed}");
+        assert_eq!(
+            merge(&[pushed, closed]),
+            run_doc(&manifest, Some(base.clone())),
+            "{name}"
+        );
+    }
+    let manifest = std::fs::read_to_string(base.join("multiply_add.json")).unwrap();
+    let (h, _) = open(&manifest, "");
+    assert_eq!(
+        push_many(h, "[1, [2,"),
+        (
+            -4,
+            "invalid inputs: not valid JSON: EOF while parsing a value at line 1 column 7"
+                .to_string()
+        )
+    );
+    assert_eq!(close(h), (0, r#"{"outputs":{"out":[]}}"#.to_string()));
+    assert_eq!(
+        push_many(h, "[1]"),
+        (-1, "the session is closed".to_string())
+    );
 }
 
 #[test]

@@ -22,6 +22,8 @@ interface ReactorExports {
   rm_free(ptr: number, len: number): void;
   rm_session_open(manifest: number, manifestLen: number, baseDir: number, baseDirLen: number): number;
   rm_session_push(handle: number, item: number, itemLen: number): number;
+  /** Absent in reactor modules older than it (the bundle then has to be packed again). */
+  rm_session_push_many?(handle: number, items: number, itemsLen: number): number;
   rm_session_close(handle: number): number;
   rm_output_ptr(): number;
   rm_output_len(): number;
@@ -131,6 +133,21 @@ export class ShimReactor {
     const it = this.#write(item);
     try {
       return this.#checked(this.#guard(() => this.#ex.rm_session_push(handle, it.ptr, it.len)));
+    } finally {
+      this.#free(it);
+    }
+  }
+
+  /** Several items in one call (`items`: a JSON array): one document for them all. */
+  pushMany(handle: number, items: string): ReactorReply {
+    const call = this.#ex.rm_session_push_many?.bind(this.#ex);
+    if (!call) {
+      const why = "this bundle's reactor module has no rm_session_push_many (it is older): pack the bundle again";
+      throw new PipelineError(why, 1, "usage", `error: ${why}\n`);
+    }
+    const it = this.#write(items);
+    try {
+      return this.#checked(this.#guard(() => call(handle, it.ptr, it.len)));
     } finally {
       this.#free(it);
     }
