@@ -188,6 +188,7 @@ def test_engine_end_to_end(site_and_expected, report: dict, engine: str) -> None
         assert f"session in the worker: {key} merged equals native" in names
         if not key.startswith("whisper/"):
             assert f"session in the worker: {key} in one pushMany equals native" in names
+    assert "session in the worker: python-node/numpy_biquad pushed as Float32Arrays equals native" in names
     for opened in ("file picker: python-node/python_node", "URL field: multiply-add/multiply_add"):
         assert f"{opened} equals native" in names
     for fault in FAULTS:

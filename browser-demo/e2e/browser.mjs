@@ -256,6 +256,30 @@ async function sessionsInTheWorker(base) {
     compiled.add(bundle);
   }
 
+  // audio items as Float32Arrays (pushAudio: no JSON, no base64), copied to the worker
+  const audioKey = "python-node/numpy_biquad";
+  const viaSamples = await page.evaluate(async (pipeline) => {
+    const { PipelineRunner, mergeResults } = globalThis.rmpkgDemo;
+    const runner = await PipelineRunner.load("bundles/python-node.rmpkg");
+    try {
+      const items = JSON.parse(await runner.manifest(pipeline)).inputs;
+      const s = await runner.open(pipeline);
+      const results = [];
+      for (const { $audio: a } of items) {
+        const samples = a.samples ? Float32Array.from(a.samples) : new Float32Array(Uint8Array.from(atob(a.data_b64), (c) => c.charCodeAt(0)).buffer);
+        results.push(await s.pushAudio(samples, a.sample_rate, a.channels));
+      }
+      results.push(await s.close());
+      return { merged: mergeResults(results) };
+    } catch (err) {
+      return { error: `${err.name}: ${err.message}` };
+    } finally {
+      await runner.close();
+    }
+  }, audioKey.split("/")[1]);
+  const audioOk = viaSamples.merged === config.expected[audioKey].trim();
+  record(`session in the worker: ${audioKey} pushed as Float32Arrays equals native`, audioOk, audioOk ? {} : { message: viaSamples.error ?? String(viaSamples.merged) });
+
   const faults = await page.evaluate(async () => {
     const { PipelineRunner, PipelineError, WorkerError } = globalThis.rmpkgDemo;
     const describe = (err) => ({ name: err.name, message: err.message, exitCode: err.exitCode, kind: err.kind, stderr: err.stderr, pipelineError: err instanceof PipelineError, workerError: err instanceof WorkerError });

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..build import native
+from ..build import cargo, native
 from ..core import paths, toolchains, ui
 from . import browser
 
@@ -18,6 +18,11 @@ def ruff(args: argparse.Namespace | None = None) -> None:
 def rust(args: argparse.Namespace | None = None) -> None:
     env = native.cargo_env()
     ui.run(["cargo", "fmt", "--all", "--check"], cwd=paths.RUNTIME_DIR, what="cargo fmt")
+    with cargo.target("native"):  # as rust_tests: clippy judges this checkout's sources
+        _clippy(env)
+
+
+def _clippy(env: dict[str, str]) -> None:
     ui.run(
         ["cargo", "clippy", "--locked", "--workspace", "--all-targets", "--", "-D", "warnings"],
         cwd=paths.RUNTIME_DIR,

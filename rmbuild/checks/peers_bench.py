@@ -823,7 +823,8 @@ def python_report(full: bool) -> dict:
             "us_per_number, ms_per_audio_second": "the slope of the run time over two item counts (start-up "
             "cancels out); audio: ours takes {'$audio': base64 float32} JSON items, Pyodide a Float32Array",
             "session_us_per_number, session_ms_per_audio_second": "ours: the same slope with the items pushed one "
-            "by one into a session (runner.open() on the loaded runner; open and close cancel out). Pyodide's run "
+            "by one into a session (runner.open() on the loaded runner; open and close cancel out): numbers with "
+            "push, audio with pushAudio (its samples as a Float32Array, as Pyodide gets them). Pyodide's run "
             "already calls the node in its running interpreter, so its us_per_number compares with these",
             "session_many_us_per_number, session_many_ms_per_audio_second": "ours: the same with the items "
             "pushed in batches (session.pushMany; the size is each slope's `batch` in raw): one call into the "

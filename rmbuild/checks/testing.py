@@ -6,13 +6,20 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..build import native
+from ..build import cargo, native
 from ..core import paths, toolchains, ui
 
 
 def rust_tests(args: argparse.Namespace | None = None) -> None:
     toolchains.ensure("native")
     env = native.cargo_env()
+    # the shared target folder, held, with this checkout's sources newer than any other's
+    # build in it: else cargo could run tests another checkout compiled (cargo.py)
+    with cargo.target("native"):
+        _cargo_tests(env)
+
+
+def _cargo_tests(env: dict[str, str]) -> None:
     ui.step("cargo test (runtime, native)")
     ui.run(["cargo", "test", "--locked"], cwd=paths.RUNTIME_DIR, env=env, what="cargo test")
     # the reactor's C ABI, called directly (`cargo test` alone runs the root package only)

@@ -11,6 +11,8 @@
 //!   this item (as text: `{"outputs":{"<id>":[...]}}`, compact).
 //! * [`Session::push_many_json`] pushes several items (a JSON array) in one
 //!   call: one document with their values, as their pushes would give.
+//! * [`Session::push_audio_json`] pushes an audio item given as its samples
+//!   (a host's float buffer), without JSON or base64.
 //! * [`Session::close`] flushes the nodes ([`Pipeline::finish`]) and returns
 //!   what that produced, in the same shape.
 //!
@@ -30,7 +32,7 @@ use crate::error::{Error, Result};
 use crate::executor::{Pipeline, RunOutput};
 use crate::manifest::{decode_items, Manifest};
 use crate::registry::Registry;
-use crate::value::{describe_json, Value};
+use crate::value::{check_channels, describe_json, AudioBuffer, Value};
 
 /// How a host opens a session.
 #[derive(Clone, Debug, Default)]
@@ -191,6 +193,28 @@ impl Session {
         Ok(out.to_json_compact())
     }
 
+    /// [`push`](Session::push) of one audio item given as its interleaved
+    /// samples: what a host holding them in a float buffer (a microphone's
+    /// chunk, a `Float32Array`) pushes without encoding JSON and base64. The
+    /// same item as `{"$audio":{...}}` JSON with these samples, so the same
+    /// result (compact JSON text). A bad rate, channel count or sample count
+    /// is an inputs error (`invalid inputs: audio: ...`, exit 4), not counted.
+    pub fn push_audio_json(
+        &mut self,
+        samples: Vec<f32>,
+        sample_rate: u32,
+        channels: u32,
+    ) -> Result<String> {
+        if self.is_closed() {
+            return Err(closed_error());
+        }
+        let audio = check_channels(i64::from(channels))
+            .and_then(|channels| AudioBuffer::new(samples, sample_rate, channels))
+            .map_err(|why| Error::inputs(format!("invalid inputs: audio: {why}")))?;
+        self.push(Value::Audio(audio))
+            .map(|out| out.to_json_compact())
+    }
+
     /// Flush the nodes and close: what the flush produced. The nodes are
     /// dropped. A failed session closes without flushing (no values).
     pub fn close(&mut self) -> Result<RunOutput> {
@@ -329,6 +353,53 @@ mod tests {
             s.push_many_json("[1]").unwrap_err().message(),
             "the session is closed"
         );
+    }
+
+    #[test]
+    fn push_audio_is_the_audio_item_without_json() {
+        let mut s = open(DOUBLE);
+        let doc = s.push_audio_json(vec![0.5, -0.25], 16000, 1).unwrap();
+        // x2: 1.0 and -0.5 as little-endian f32 bytes 00 00 80 3f, 00 00 00 bf
+        assert!(doc.contains(r#""data_b64":"AACAPwAAAL8=""#), "{doc}");
+        let as_json = r#"{"$audio":{"sample_rate":16000,"channels":1,"samples":[0.5,-0.25]}}"#;
+        assert_eq!(s.push_json(as_json).unwrap(), doc);
+        assert_eq!(s.items_pushed(), 2);
+        for (samples, rate, channels, why) in [
+            (
+                vec![0.0; 3],
+                16000,
+                2,
+                "3 samples is not a whole number of frames for 2 channels",
+            ),
+            (
+                vec![0.0],
+                0,
+                1,
+                "sample rate must be an integer from 1 to 768000, got 0",
+            ),
+            (
+                vec![0.0],
+                16000,
+                0,
+                "channels must be an integer from 1 to 64, got 0",
+            ),
+            (
+                vec![0.0],
+                16000,
+                70000,
+                "channels must be an integer from 1 to 64, got 70000",
+            ),
+        ] {
+            let e = s.push_audio_json(samples, rate, channels).unwrap_err();
+            assert_eq!(
+                (e.exit_code(), e.message()),
+                (4, format!("invalid inputs: audio: {why}").as_str())
+            );
+        }
+        assert_eq!(s.items_pushed(), 2);
+        s.close().unwrap();
+        let e = s.push_audio_json(vec![0.0], 16000, 1).unwrap_err();
+        assert_eq!(e.message(), "the session is closed");
     }
 
     #[test]

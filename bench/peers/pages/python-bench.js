@@ -138,8 +138,11 @@ export function oursPeer(PipelineRunner, { bundle, sha256, pipeline, worker }) {
       const r = await runner.run({ pipeline, inputs });
       return r.result.outputs.out;
     },
-    /** A session of the inputs: pushed one by one, or `batch` at a time with pushMany. */
+    /** A session of the inputs: pushed one by one (audio with pushAudio: its samples as the
+     *  Float32Array Pyodide gets, made before the clock starts), or `batch` at a time with
+     *  pushMany (JSON). */
     async session(inputs, batch) {
+      const samples = inputs.map((item) => (item?.$audio ? peerItem(item) : null));
       const t = now();
       const s = await runner.open(pipeline);
       const outputs = [];
@@ -148,7 +151,10 @@ export function oursPeer(PipelineRunner, { bundle, sha256, pipeline, worker }) {
           outputs.push(...(await s.pushMany(inputs.slice(i, i + batch))).result.outputs.out);
         }
       } else {
-        for (const item of inputs) outputs.push(...(await s.push(item)).result.outputs.out);
+        for (const [i, item] of inputs.entries()) {
+          const r = samples[i] ? await s.pushAudio(samples[i], item.$audio.sample_rate, item.$audio.channels) : await s.push(item);
+          outputs.push(...r.result.outputs.out);
+        }
       }
       await s.close();
       return { ms: now() - t, outputs };

@@ -8,7 +8,7 @@
  * the page (the window's audio ends within that chunk, at most CHUNK_SECONDS earlier, or
  * `min_silence` earlier when a pause ended it).
  */
-import { audioValue, type PipelineRunner, type PipelineSession, type SessionResult } from "@remotemedia/wasm-runner";
+import type { PipelineRunner, PipelineSession, SessionResult } from "@remotemedia/wasm-runner";
 
 export const CHUNK_SECONDS = 0.1;
 
@@ -180,7 +180,7 @@ export class LiveCaptions {
     const capturedAt = performance.now();
     if (this.#startedAt === 0) this.#startedAt = capturedAt - (1000 * samples.length) / this.#ctx.sampleRate;
     const audioSeconds = endFrame / this.#ctx.sampleRate;
-    const push = this.#session.push(audioValue(samples, this.#ctx.sampleRate)).then(
+    const push = this.#session.pushAudio(samples, this.#ctx.sampleRate).then(
       (r) => this.#captions(r, capturedAt, audioSeconds),
       (err) => {
         this.#failed = true;

@@ -313,6 +313,15 @@ export class Engine {
     return sessionResult(reply, index, s.reactor.memoryBytes, performance.now() - t);
   }
 
+  /** Push one audio item given as its samples (interleaved) -> that item's result. */
+  pushAudioSession(id: number, samples: Float32Array, sampleRate: number, channels: number): SessionResult {
+    const s = this.#session(id);
+    const t = performance.now();
+    const reply = s.reactor.pushAudio(s.handle, samples, sampleRate, channels);
+    const index = s.pushed++;
+    return sessionResult(reply, index, s.reactor.memoryBytes, performance.now() - t);
+  }
+
   /** Close: flush the nodes -> what that produced; the instance is dropped either way. */
   closeSession(id: number): SessionResult {
     const s = this.#session(id);

@@ -17,6 +17,7 @@ export type Request =
   | { id: number; type: "open"; pipeline?: string; options: OpenOptions }
   | { id: number; type: "push"; session: number; item: string }
   | { id: number; type: "push-many"; session: number; items: string; count: number }
+  | { id: number; type: "push-audio"; session: number; samples: Float32Array; sampleRate: number; channels: number }
   | { id: number; type: "session-close"; session: number }
   | { id: number; type: "close" };
 

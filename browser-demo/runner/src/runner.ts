@@ -177,6 +177,7 @@ export class PipelineRunner {
       const local: SessionTransport = {
         push: async (session, item) => engine.pushSession(session, item),
         pushMany: async (session, items, count) => engine.pushManySession(session, items, count),
+        pushAudio: async (session, samples, rate, channels) => engine.pushAudioSession(session, samples, rate, channels),
         close: async (session) => engine.closeSession(session),
       };
       return new PipelineSession(id, info, local);
@@ -190,6 +191,9 @@ export class PipelineRunner {
       push: (session, item) => this.#call({ type: "push", session, item }) as Promise<SessionResult>,
       pushMany: (session, items, count) =>
         this.#call({ type: "push-many", session, items, count }) as Promise<SessionResult>,
+      // the samples are copied (structured clone), so the caller may reuse its array
+      pushAudio: (session, samples, sampleRate, channels) =>
+        this.#call({ type: "push-audio", session, samples, sampleRate, channels }) as Promise<SessionResult>,
       close: (session) => this.#call({ type: "session-close", session }) as Promise<SessionResult>,
     };
     return new PipelineSession(id, info, remote);

@@ -18,6 +18,7 @@ import type { SessionInfo, SessionResult } from "./types.js";
 export interface SessionTransport {
   push(session: number, item: string): Promise<SessionResult>;
   pushMany(session: number, items: string, count: number): Promise<SessionResult>;
+  pushAudio(session: number, samples: Float32Array, sampleRate: number, channels: number): Promise<SessionResult>;
   close(session: number): Promise<SessionResult>;
 }
 
@@ -74,6 +75,23 @@ export class PipelineSession {
     }
     if (this.#closed) return Promise.reject(closedError());
     return this.#timed(this.#transport.pushMany(this.#id, text, items.length));
+  }
+
+  /** Push one audio item given as its samples (interleaved float32, frame 0 channel 0, frame 0
+   *  channel 1, ...): the same item, and result, as `push(audioValue(samples, sampleRate,
+   *  channels))`, without encoding JSON and base64 here or decoding them in the module (a
+   *  microphone's chunks, an AudioWorklet's Float32Array). The samples are copied: the array
+   *  may be reused at once. A bad rate, channel count or sample count rejects with a
+   *  PipelineError (kind `inputs`, exit 4; the session goes on). */
+  pushAudio(samples: Float32Array, sampleRate: number, channels = 1): Promise<SessionResult> {
+    if (!(samples instanceof Float32Array)) return Promise.reject(new TypeError("pushAudio takes the samples as a Float32Array"));
+    for (const [name, n] of [["sampleRate", sampleRate], ["channels", channels]] as const) {
+      if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
+        return Promise.reject(new TypeError(`pushAudio: ${name} must be a whole number, got ${String(n)}`));
+      }
+    }
+    if (this.#closed) return Promise.reject(closedError());
+    return this.#timed(this.#transport.pushAudio(this.#id, samples, sampleRate, channels));
   }
 
   /** Push one item given as JSON text, as it is (a `stream` line). */

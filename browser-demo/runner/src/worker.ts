@@ -39,6 +39,9 @@ async function handle(msg: Request): Promise<Value> {
     case "push-many":
       if (!engine) throw new Error("no bundle loaded");
       return engine.pushManySession(msg.session, msg.items, msg.count);
+    case "push-audio":
+      if (!engine) throw new Error("no bundle loaded");
+      return engine.pushAudioSession(msg.session, msg.samples, msg.sampleRate, msg.channels);
     case "session-close":
       if (!engine) throw new Error("no bundle loaded");
       return engine.closeSession(msg.session);

@@ -33,6 +33,20 @@ function lines(results: SessionResult[], closed: SessionResult): string[] {
   return out;
 }
 
+interface AudioJson {
+  sample_rate: number;
+  channels: number;
+  data_b64?: string;
+  samples?: number[];
+}
+
+/** The float32 samples of an `{"$audio": ...}` value (base64 bytes or a list of numbers). */
+function floats(a: AudioJson): Float32Array {
+  if (a.samples) return Float32Array.from(a.samples);
+  const bytes = Buffer.from(a.data_b64!, "base64");
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
 function rejectsWith(kind: string, exitCode: number, pattern: RegExp) {
   return (err: unknown) => {
     assert.ok(err instanceof PipelineError, `expected a PipelineError, got ${String(err)}`);
@@ -142,6 +156,42 @@ describe("a warm session", () => {
     await assert.rejects(session.pushMany(3 as unknown as unknown[]), /pushMany takes an array of items/);
     await session.close();
     await assert.rejects(session.pushMany([1]), rejectsWith("usage", 1, /^the session is closed$/));
+  });
+
+  it("pushAudio of a Float32Array is the audio item pushed as JSON: the same results, byte for byte", async () => {
+    const runner = await load("python-node");
+    const pipeline = "numpy_biquad";
+    const items = JSON.parse(await runner.manifest(pipeline)).inputs as { $audio: AudioJson }[];
+    const session = await runner.open(pipeline);
+    const results: SessionResult[] = [];
+    for (const { $audio: a } of items) {
+      const samples = floats(a);
+      results.push(await session.pushAudio(samples, a.sample_rate, a.channels));
+      samples.fill(0); // copied: reusing the array changes nothing pushed
+    }
+    results.push(await session.close());
+    assert.equal(mergeResults(results), (await runner.run({ pipeline, inputs: items })).stdout.trim());
+    assert.deepEqual(results.map((r) => r.index), [...items.keys(), items.length]);
+  });
+
+  it("pushAudio refuses what is not audio before it runs, and the session goes on", async () => {
+    const runner = await load("multiply-add");
+    const session = await runner.open("multiply_add");
+    const two = new Float32Array([0.5, -0.25, 1, 2, 3]);
+    await assert.rejects(
+      session.pushAudio(two, 16000, 2),
+      rejectsWith("inputs", 4, /^invalid inputs: audio: 5 samples is not a whole number of frames for 2 channels$/),
+    );
+    await assert.rejects(
+      session.pushAudio(two, 0),
+      rejectsWith("inputs", 4, /^invalid inputs: audio: sample rate must be an integer from 1 to 768000, got 0$/),
+    );
+    await assert.rejects(session.pushAudio([0.5] as unknown as Float32Array, 16000), /pushAudio takes the samples as a Float32Array/);
+    await assert.rejects(session.pushAudio(two, 16000.5), /pushAudio: sampleRate must be a whole number, got 16000.5/);
+    const next = await session.push(2);
+    assert.deepEqual([next.index, next.text], [0, '{"outputs":{"out":[5]}}']);
+    await session.close();
+    await assert.rejects(session.pushAudio(two, 16000), rejectsWith("usage", 1, /^the session is closed$/));
   });
 
   it("Python's print() output comes back with its item (stderr), not in the result", async () => {

@@ -11,6 +11,8 @@
 //!                                           handle > 0, or -exit code
 //! rm_session_push(handle, item_ptr, item_len) -> i32     0, or -exit code
 //! rm_session_push_many(handle, items_ptr, items_len) -> i32  the same, for a JSON array of items
+//! rm_session_push_audio(handle, samples_ptr, samples_bytes, sample_rate, channels) -> i32
+//!                                           the same, for audio as little-endian f32 samples
 //! rm_session_close(handle) -> i32                         0, or -exit code
 //! rm_output_ptr() -> *const u8, rm_output_len() -> u32   what the last call produced
 //! ```
@@ -246,6 +248,50 @@ pub unsafe extern "C" fn rm_session_push_many(
             let items = std::str::from_utf8(items)
                 .map_err(|_| Error::inputs("invalid inputs: not valid UTF-8"))?;
             session.push_many_json(items).map(|doc| (0, doc))
+        })();
+        finish(state, result)
+    })
+}
+
+/// Push one audio item given as its samples: `samples_bytes` bytes of
+/// interleaved little-endian f32 (a `Float32Array`'s bytes, copied into
+/// memory from `rm_alloc`; any alignment), with its rate and channel count.
+/// The same item, and result, as `{"$audio":{...}}` JSON with these samples
+/// ([`Session::push_audio_json`]), without JSON or base64. Returns 0 with the
+/// document in the output buffer, or the negated exit code with the message
+/// (-4 for a byte count that is not whole samples, or a bad rate, channel
+/// count or sample count).
+///
+/// # Safety
+/// `samples_ptr` must be null (with length 0) or point to `samples_bytes`
+/// readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn rm_session_push_audio(
+    handle: i32,
+    samples_ptr: *const u8,
+    samples_bytes: u32,
+    sample_rate: u32,
+    channels: u32,
+) -> i32 {
+    STATE.with(|state| {
+        let state = &mut *state.borrow_mut();
+        let result = (|| {
+            let session = session_of(state, handle)?;
+            // SAFETY: the caller's promise.
+            let bytes = unsafe { bytes(samples_ptr, samples_bytes, "samples") }?;
+            if bytes.len() % 4 != 0 {
+                return Err(Error::inputs(format!(
+                    "invalid inputs: audio: {} bytes is not a whole number of f32 samples",
+                    bytes.len()
+                )));
+            }
+            let samples = bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            session
+                .push_audio_json(samples, sample_rate, channels)
+                .map(|doc| (0, doc))
         })();
         finish(state, result)
     })

@@ -55,6 +55,27 @@ fn push_many(handle: i32, items: &str) -> (i32, String) {
     (code, output())
 }
 
+/// Push `samples` as a host does: their little-endian bytes copied into
+/// memory from rm_alloc, one byte in (so not 4-aligned).
+fn push_audio(handle: i32, samples: &[f32], sample_rate: u32, channels: u32) -> (i32, String) {
+    let bytes: Vec<u8> = samples.iter().flat_map(|x| x.to_le_bytes()).collect();
+    push_audio_bytes(handle, &bytes, sample_rate, channels)
+}
+
+fn push_audio_bytes(handle: i32, bytes: &[u8], sample_rate: u32, channels: u32) -> (i32, String) {
+    let len = bytes.len() as u32 + 1;
+    let ptr = rm_alloc(len);
+    assert!(!ptr.is_null());
+    // SAFETY: rm_alloc gave `len` writable bytes; the samples start at ptr + 1.
+    let code = unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr.add(1), bytes.len());
+        rm_session_push_audio(handle, ptr.add(1), len - 1, sample_rate, channels)
+    };
+    // SAFETY: from rm_alloc(len), freed once.
+    unsafe { rm_free(ptr, len) };
+    (code, output())
+}
+
 fn close(handle: i32) -> (i32, String) {
     let code = rm_session_close(handle);
     (code, output())
@@ -306,4 +327,75 @@ fn python_print_goes_to_stderr_and_math_is_the_binaries() {
         __libm::pow(0.7, 0.5).to_bits()
     );
     assert_eq!(close(h).0, 0);
+}
+
+#[test]
+fn an_audio_push_of_samples_gives_what_its_json_gives() {
+    // stereo chunks at 48 kHz, resampled to 16 kHz (the Resample node keeps state across items)
+    let chunks: Vec<Vec<f32>> = (0..3)
+        .map(|c| {
+            (0..960)
+                .map(|i| ((i + 960 * c) as f32 / 7.0).sin() * 0.5)
+                .collect()
+        })
+        .collect();
+    let items: Vec<Json> = chunks
+        .iter()
+        .map(|s| json!({"$audio": {"sample_rate": 48000, "channels": 2, "samples": s}}))
+        .collect();
+    let manifest = json!({
+        "version": 1,
+        "nodes": [{"id": "r", "type": "Resample", "params": {"target_rate": 16000}},
+                  {"id": "out", "type": "Output"}],
+        "connections": [{"from": "r", "to": "out"}],
+        "inputs": items,
+    })
+    .to_string();
+    let (h, _) = open(&manifest, "");
+    let mut docs: Vec<String> = Vec::new();
+    for chunk in &chunks {
+        let (code, doc) = push_audio(h, chunk, 48000, 2);
+        assert_eq!(code, 0, "{doc}");
+        docs.push(doc);
+    }
+    // refused before it runs: the session goes on, the item is not counted
+    for (bytes, rate, channels, why) in [
+        (
+            vec![0u8; 6],
+            48000,
+            1,
+            "6 bytes is not a whole number of f32 samples",
+        ),
+        (
+            vec![0u8; 12],
+            48000,
+            2,
+            "3 samples is not a whole number of frames for 2 channels",
+        ),
+        (
+            vec![0u8; 8],
+            0,
+            2,
+            "sample rate must be an integer from 1 to 768000, got 0",
+        ),
+    ] {
+        let (code, message) = push_audio_bytes(h, &bytes, rate, channels);
+        assert_eq!(
+            (code, message),
+            (-4, format!("invalid inputs: audio: {why}"))
+        );
+    }
+    let (code, closed) = close(h);
+    assert_eq!(code, 0, "{closed}");
+    docs.push(closed);
+    assert_eq!(merge(&docs), run_doc(&manifest, None));
+    assert_eq!(
+        push_audio(h, &[0.0], 16000, 1),
+        (-1, "the session is closed".to_string())
+    );
+    let null = unsafe { rm_session_push_audio(h + 100, std::ptr::null(), 4, 16000, 1) };
+    assert_eq!(
+        (null, output()),
+        (-1, format!("unknown session handle {}", h + 100))
+    );
 }

@@ -24,6 +24,8 @@ interface ReactorExports {
   rm_session_push(handle: number, item: number, itemLen: number): number;
   /** Absent in reactor modules older than it (the bundle then has to be packed again). */
   rm_session_push_many?(handle: number, items: number, itemsLen: number): number;
+  /** Absent in reactor modules older than it, as rm_session_push_many. */
+  rm_session_push_audio?(handle: number, samples: number, samplesBytes: number, sampleRate: number, channels: number): number;
   rm_session_close(handle: number): number;
   rm_output_ptr(): number;
   rm_output_len(): number;
@@ -42,6 +44,16 @@ export interface ReactorReply {
 }
 
 const OFLAGS_DIRECTORY = 2;
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** The samples' bytes as little-endian f32: the array's own bytes on a little-endian host. */
+function littleEndianBytes(samples: Float32Array): Uint8Array {
+  if (HOST_LITTLE_ENDIAN) return new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength);
+  const out = new Uint8Array(samples.length * 4);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < samples.length; i++) view.setFloat32(i * 4, samples[i]!, true);
+  return out;
+}
 
 /** Wrap path_open to list the regular files the module opens (a model read once per session shows once). */
 function countOpens(wasi: WASI, opened: string[]): void {
@@ -140,14 +152,22 @@ export class ShimReactor {
 
   /** Several items in one call (`items`: a JSON array): one document for them all. */
   pushMany(handle: number, items: string): ReactorReply {
-    const call = this.#ex.rm_session_push_many?.bind(this.#ex);
-    if (!call) {
-      const why = "this bundle's reactor module has no rm_session_push_many (it is older): pack the bundle again";
-      throw new PipelineError(why, 1, "usage", `error: ${why}\n`);
-    }
+    const call = this.#optional("rm_session_push_many");
     const it = this.#write(items);
     try {
       return this.#checked(this.#guard(() => call(handle, it.ptr, it.len)));
+    } finally {
+      this.#free(it);
+    }
+  }
+
+  /** One audio item given as its samples: their bytes copied into the module's memory (no JSON,
+   *  no base64). The module reads them as little-endian f32, as wasm memory is. */
+  pushAudio(handle: number, samples: Float32Array, sampleRate: number, channels: number): ReactorReply {
+    const call = this.#optional("rm_session_push_audio");
+    const it = this.#writeBytes(littleEndianBytes(samples));
+    try {
+      return this.#checked(this.#guard(() => call(handle, it.ptr, it.len, sampleRate, channels)));
     } finally {
       this.#free(it);
     }
@@ -175,8 +195,21 @@ export class ShimReactor {
     }
   }
 
+  /** An export that reactor modules older than it lack: a usage error naming it if absent. */
+  #optional<K extends "rm_session_push_many" | "rm_session_push_audio">(name: K): NonNullable<ReactorExports[K]> {
+    const call = this.#ex[name];
+    if (!call) {
+      const why = `this bundle's reactor module has no ${name} (it is older): pack the bundle again`;
+      throw new PipelineError(why, 1, "usage", `error: ${why}\n`);
+    }
+    return call as NonNullable<ReactorExports[K]>; // wasm exports need no `this`
+  }
+
   #write(text: string): { ptr: number; len: number } {
-    const bytes = encoder.encode(text);
+    return this.#writeBytes(encoder.encode(text));
+  }
+
+  #writeBytes(bytes: Uint8Array): { ptr: number; len: number } {
     const ptr = this.#guard(() => this.#ex.rm_alloc(bytes.length));
     if (ptr === 0) throw new PipelineError(`the module could not allocate ${bytes.length} bytes`, 1, "usage", "");
     new Uint8Array(this.#ex.memory.buffer, ptr, bytes.length).set(bytes);
