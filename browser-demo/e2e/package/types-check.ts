@@ -34,9 +34,13 @@ export async function live(bytes: Uint8Array, chunk: Float32Array): Promise<stri
   const runner = await PipelineRunner.load(bytes);
   const session: PipelineSession = await runner.open("live", { manifest: { version: 1 } });
   const first: SessionResult = await session.push(audioValue(chunk, 48000));
+  const samples: SessionResult = await session.pushAudio(chunk, 48000, 2);
+  const many: SessionResult = await session.pushMany([audioValue(chunk, 48000), 1]);
   const rest = await session.close();
   await runner.close();
   if (first.result.outputs["out"]?.length === 0) console.log(first.timings.callMs, first.memoryBytes);
-  return mergeResults([first, rest]);
+  return mergeResults([first, samples, many, rest]);
 }
+// @ts-expect-error: the samples are a Float32Array, not a list
+export const notSamples = (s: PipelineSession) => s.pushAudio([0.5], 16000);
 export const isWorkerError = (err: unknown): boolean => err instanceof WorkerError;

@@ -84,7 +84,10 @@ export class PipelineSession {
    *  may be reused at once. A bad rate, channel count or sample count rejects with a
    *  PipelineError (kind `inputs`, exit 4; the session goes on). */
   pushAudio(samples: Float32Array, sampleRate: number, channels = 1): Promise<SessionResult> {
-    if (!(samples instanceof Float32Array)) return Promise.reject(new TypeError("pushAudio takes the samples as a Float32Array"));
+    // by its tag, not instanceof: an array from another realm (an iframe, a WebDriver sandbox) is one too
+    if (Object.prototype.toString.call(samples) !== "[object Float32Array]") {
+      return Promise.reject(new TypeError("pushAudio takes the samples as a Float32Array"));
+    }
     for (const [name, n] of [["sampleRate", sampleRate], ["channels", channels]] as const) {
       if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
         return Promise.reject(new TypeError(`pushAudio: ${name} must be a whole number, got ${String(n)}`));
