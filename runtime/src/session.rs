@@ -256,6 +256,18 @@ mod tests {
         Session::open(text, &Registry::with_builtins(), &SessionOptions::default()).unwrap()
     }
 
+    /// `push` is an inputs error (exit 4) with `message`, and counts no item.
+    fn assert_rejected(
+        s: &mut Session,
+        push: impl FnOnce(&mut Session) -> Result<String>,
+        message: &str,
+    ) {
+        let before = s.items_pushed();
+        let e = push(s).unwrap_err();
+        assert_eq!((e.exit_code(), e.message()), (4, message));
+        assert_eq!(s.items_pushed(), before);
+    }
+
     const DOUBLE: &str =
         r#"{"version":1,"nodes":[{"id":"m","type":"Multiply","params":{"factor":2}}]}"#;
 
@@ -278,16 +290,15 @@ mod tests {
     #[test]
     fn bad_items_are_inputs_errors_and_leave_the_session_open() {
         let mut s = open(DOUBLE);
-        let e = s.push_json("[1,").unwrap_err();
-        assert_eq!(e.exit_code(), 4);
-        assert_eq!(
-            e.message(),
-            "invalid inputs: not valid JSON: EOF while parsing a value at line 1 column 3"
+        assert_rejected(
+            &mut s,
+            |s| s.push_json("[1,"),
+            "invalid inputs: not valid JSON: EOF while parsing a value at line 1 column 3",
         );
-        let e = s.push_json(r#"{"$f64": "nan"}"#).unwrap_err();
-        assert_eq!(
-            e.message(),
-            "invalid inputs: item.$f64: expected \"NaN\", \"inf\" or \"-inf\", got string \"nan\""
+        assert_rejected(
+            &mut s,
+            |s| s.push_json(r#"{"$f64": "nan"}"#),
+            "invalid inputs: item.$f64: expected \"NaN\", \"inf\" or \"-inf\", got string \"nan\"",
         );
         assert_eq!(s.items_pushed(), 0);
         assert_eq!(s.push_json("2").unwrap(), r#"{"outputs":{"m":[4]}}"#);
@@ -326,16 +337,15 @@ mod tests {
         assert_eq!(s.push_many_json("[]").unwrap(), r#"{"outputs":{"m":[]}}"#);
         assert_eq!(s.items_pushed(), 3);
         // a malformed item: nothing of the call runs, the session goes on
-        let e = s.push_many_json(r#"[4, {"$f64": "nan"}]"#).unwrap_err();
-        assert_eq!(e.exit_code(), 4);
-        assert_eq!(
-            e.message(),
-            "invalid inputs: items[1].$f64: expected \"NaN\", \"inf\" or \"-inf\", got string \"nan\""
+        assert_rejected(
+            &mut s,
+            |s| s.push_many_json(r#"[4, {"$f64": "nan"}]"#),
+            "invalid inputs: items[1].$f64: expected \"NaN\", \"inf\" or \"-inf\", got string \"nan\"",
         );
-        let e = s.push_many_json("4").unwrap_err();
-        assert_eq!(
-            e.message(),
-            "invalid inputs: expected a JSON array of items, got number 4"
+        assert_rejected(
+            &mut s,
+            |s| s.push_many_json("4"),
+            "invalid inputs: expected a JSON array of items, got number 4",
         );
         assert_eq!(s.items_pushed(), 3);
         // a node error on the call's third item: the session fails, and says what is not returned
@@ -390,10 +400,10 @@ mod tests {
                 "channels must be an integer from 1 to 64, got 70000",
             ),
         ] {
-            let e = s.push_audio_json(samples, rate, channels).unwrap_err();
-            assert_eq!(
-                (e.exit_code(), e.message()),
-                (4, format!("invalid inputs: audio: {why}").as_str())
+            assert_rejected(
+                &mut s,
+                |s| s.push_audio_json(samples, rate, channels),
+                &format!("invalid inputs: audio: {why}"),
             );
         }
         assert_eq!(s.items_pushed(), 2);

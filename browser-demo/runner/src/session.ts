@@ -12,6 +12,7 @@
  * close's, gives exactly `run`'s document for the same items.
  */
 import { PipelineError } from "./bundle/errors.js";
+import { littleEndianBytes } from "./samples.js";
 import type { SessionInfo, SessionResult } from "./types.js";
 
 /** How a session reaches its engine (in this thread, or through the worker). */
@@ -136,10 +137,7 @@ export function audioValue(
   sampleRate: number,
   channels = 1,
 ): { $audio: { sample_rate: number; channels: number; data_b64: string } } {
-  const bytes = new Uint8Array(samples.length * 4);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < samples.length; i++) view.setFloat32(i * 4, samples[i]!, true);
-  return { $audio: { sample_rate: sampleRate, channels, data_b64: base64(bytes) } };
+  return { $audio: { sample_rate: sampleRate, channels, data_b64: base64(littleEndianBytes(samples)) } };
 }
 
 /** The raw text of each element of each list in a result document `{"outputs":{"id":[...],...}}`,

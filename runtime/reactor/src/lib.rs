@@ -116,6 +116,26 @@ unsafe fn bytes<'a>(ptr: *const u8, len: u32, what: &str) -> Result<&'a [u8], Er
     Ok(unsafe { std::slice::from_raw_parts(ptr, len as usize) })
 }
 
+/// UTF-8 JSON text of an input at `ptr..ptr+len` (not UTF-8: an inputs error).
+///
+/// # Safety
+/// As [`bytes`].
+unsafe fn json_input<'a>(ptr: *const u8, len: u32, what: &str) -> Result<&'a str, Error> {
+    // SAFETY: the caller's promise.
+    let text = unsafe { bytes(ptr, len, what) }?;
+    std::str::from_utf8(text).map_err(|_| Error::inputs("invalid inputs: not valid UTF-8"))
+}
+
+/// One push call: `push` on the open session `handle`, its result document
+/// (or error) recorded as the call's outcome ([`finish`]).
+fn push_to(handle: i32, push: impl FnOnce(&mut Session) -> Result<String, Error>) -> i32 {
+    STATE.with(|state| {
+        let state = &mut *state.borrow_mut();
+        let result = session_of(state, handle).and_then(push).map(|doc| (0, doc));
+        finish(state, result)
+    })
+}
+
 fn session_of(state: &mut State, handle: i32) -> Result<&mut Session, Error> {
     if handle <= 0 || handle >= state.next_handle {
         return Err(Error::usage(format!("unknown session handle {handle}")));
@@ -210,17 +230,9 @@ pub unsafe extern "C" fn rm_session_open(
 /// bytes.
 #[no_mangle]
 pub unsafe extern "C" fn rm_session_push(handle: i32, item_ptr: *const u8, item_len: u32) -> i32 {
-    STATE.with(|state| {
-        let state = &mut *state.borrow_mut();
-        let result = (|| {
-            let session = session_of(state, handle)?;
-            // SAFETY: the caller's promise.
-            let item = unsafe { bytes(item_ptr, item_len, "item") }?;
-            let item = std::str::from_utf8(item)
-                .map_err(|_| Error::inputs("invalid inputs: not valid UTF-8"))?;
-            session.push_json(item).map(|doc| (0, doc))
-        })();
-        finish(state, result)
+    push_to(handle, |session| {
+        // SAFETY: the caller's promise.
+        session.push_json(unsafe { json_input(item_ptr, item_len, "item") }?)
     })
 }
 
@@ -239,17 +251,9 @@ pub unsafe extern "C" fn rm_session_push_many(
     items_ptr: *const u8,
     items_len: u32,
 ) -> i32 {
-    STATE.with(|state| {
-        let state = &mut *state.borrow_mut();
-        let result = (|| {
-            let session = session_of(state, handle)?;
-            // SAFETY: the caller's promise.
-            let items = unsafe { bytes(items_ptr, items_len, "items") }?;
-            let items = std::str::from_utf8(items)
-                .map_err(|_| Error::inputs("invalid inputs: not valid UTF-8"))?;
-            session.push_many_json(items).map(|doc| (0, doc))
-        })();
-        finish(state, result)
+    push_to(handle, |session| {
+        // SAFETY: the caller's promise.
+        session.push_many_json(unsafe { json_input(items_ptr, items_len, "items") }?)
     })
 }
 
@@ -273,27 +277,20 @@ pub unsafe extern "C" fn rm_session_push_audio(
     sample_rate: u32,
     channels: u32,
 ) -> i32 {
-    STATE.with(|state| {
-        let state = &mut *state.borrow_mut();
-        let result = (|| {
-            let session = session_of(state, handle)?;
-            // SAFETY: the caller's promise.
-            let bytes = unsafe { bytes(samples_ptr, samples_bytes, "samples") }?;
-            if bytes.len() % 4 != 0 {
-                return Err(Error::inputs(format!(
-                    "invalid inputs: audio: {} bytes is not a whole number of f32 samples",
-                    bytes.len()
-                )));
-            }
-            let samples = bytes
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect();
-            session
-                .push_audio_json(samples, sample_rate, channels)
-                .map(|doc| (0, doc))
-        })();
-        finish(state, result)
+    push_to(handle, |session| {
+        // SAFETY: the caller's promise.
+        let bytes = unsafe { bytes(samples_ptr, samples_bytes, "samples") }?;
+        if bytes.len() % 4 != 0 {
+            return Err(Error::inputs(format!(
+                "invalid inputs: audio: {} bytes is not a whole number of f32 samples",
+                bytes.len()
+            )));
+        }
+        let samples = bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        session.push_audio_json(samples, sample_rate, channels)
     })
 }
 

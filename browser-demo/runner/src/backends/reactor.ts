@@ -14,6 +14,7 @@ import { PipelineError, TRAP_EXIT_CODE, errorKind, type ExitCodeTable } from "..
 import type { GuestMount } from "./backend.js";
 import { holdingTheLoop } from "./modules.js";
 import { preopen } from "./shim.js";
+import { littleEndianBytes } from "../samples.js";
 
 interface ReactorExports {
   memory: WebAssembly.Memory;
@@ -44,16 +45,6 @@ export interface ReactorReply {
 }
 
 const OFLAGS_DIRECTORY = 2;
-const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
-/** The samples' bytes as little-endian f32: the array's own bytes on a little-endian host. */
-function littleEndianBytes(samples: Float32Array): Uint8Array {
-  if (HOST_LITTLE_ENDIAN) return new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength);
-  const out = new Uint8Array(samples.length * 4);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < samples.length; i++) view.setFloat32(i * 4, samples[i]!, true);
-  return out;
-}
 
 /** Wrap path_open to list the regular files the module opens (a model read once per session shows once). */
 function countOpens(wasi: WASI, opened: string[]): void {
