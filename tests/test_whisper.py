@@ -52,9 +52,26 @@ def test_quantized_q8_0_model_transcribes_jfk_in_wasm(models):
     assert whisper.normalise(result.text) == whisper.normalise(whisper.JFK_TEXT)
 
 
+def test_relaxed_simd_cli_prints_the_same_bytes_as_the_simd128_cli(models):
+    """q5_1, the model whose products patch 0013 changes: the same stdout, byte for byte."""
+    simd128 = whisper.transcribe("wasm", models["q5_1"], whisper.jfk_wav(), beam=1)
+    relaxed = whisper.transcribe("wasm", models["q5_1"], whisper.jfk_wav(), beam=1, relaxed_simd=True)
+    assert whisper.normalise(relaxed.text) == whisper.normalise(whisper.JFK_TEXT)
+    assert relaxed.run.stdout == simd128.run.stdout
+    assert whisper.wasm_cli(relaxed=True).read_bytes() != whisper.wasm_cli().read_bytes()
+
+
 def test_wasm_build_exports_libraries_and_header():
     out = whisper.wasm_build()
-    for name in ("lib/libwhisper.a", "lib/libggml.a", "include/whisper.h", "include/ggml.h", "flags.json"):
+    for name in (
+        "lib/libwhisper.a",
+        "lib/libggml.a",
+        "lib-relaxed/libggml.a",
+        "include/whisper.h",
+        "include/ggml.h",
+        "flags.json",
+        "bin/whisper-cli-relaxed.wasm",
+    ):
         assert (out / name).is_file(), name
     module = (out / "bin" / "whisper-cli.wasm").read_bytes()
     assert module[:4] == b"\0asm"

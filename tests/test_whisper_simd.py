@@ -4,8 +4,11 @@ wasm build's flags:
 * the SIMD f16 helpers (conversions, rows, rounding to f16) agree bit for bit with
   ggml's scalar reference;
 * mul_mat (f16, q8_0, q5_1) and flash attention, run through ggml's API and linked
-  with the wasm build's libggml.a, agree with their references: bit for bit with the
-  type's vec_dot for the quantized types, within float rounding otherwise;
+  with the wasm build's libggml.a (and its relaxed-SIMD variant), agree with their
+  references: bit for bit with the type's vec_dot for the quantized types, within float
+  rounding otherwise;
+* the relaxed-SIMD variant's code uses no relaxed instruction but the integer dot whose
+  operands patch 0013 keeps in range (nothing whose result a host may choose);
 * the wasm build's expf (whisper/shims/include/wasi_glibc_expf.h) equals glibc's.
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import re
 import struct
 import sys
 from pathlib import Path
@@ -48,7 +52,8 @@ def test_wasm_simd_f16_helpers_match_ggml_scalar_reference(tmp_path):
     assert "0 mismatches" in _run(module)
 
 
-def test_wasm_mul_mat_and_attention_kernels_match_references(tmp_path):
+@pytest.mark.parametrize("lib", ["lib", "lib-relaxed"])
+def test_wasm_mul_mat_and_attention_kernels_match_references(tmp_path, lib):
     build = whisper.wasm_build()
     flags = whisper.wasm_compile_flags(whisper.source.patched(), whisper.source.SHIMS_DIR)
     obj = tmp_path / "kernels.o"
@@ -64,7 +69,7 @@ def test_wasm_mul_mat_and_attention_kernels_match_references(tmp_path):
             "-target",
             wasi_flags.ZIG_TARGET,
             obj,
-            build / "lib" / "libggml.a",
+            build / lib / "libggml.a",
             *wasi_flags.EMULATION_LIBS,
             "-o",
             module,
@@ -75,6 +80,28 @@ def test_wasm_mul_mat_and_attention_kernels_match_references(tmp_path):
     assert "0 failed" in output
     # every case ran: 5 shapes x 3 types of mul_mat, 4 attention cases
     assert output.count(" ok (") == 19, output
+
+
+RELAXED_MNEMONIC = re.compile(r"\b[a-z0-9]+x[0-9]+\.relaxed_[a-z0-9_]+")
+
+
+@pytest.mark.parametrize(
+    ("relaxed", "expected"),
+    [(False, set()), (True, {"i16x8.relaxed_dot_i8x16_i7x16_s"})],
+)
+def test_relaxed_simd_variant_uses_only_the_exact_dot(tmp_path, relaxed, expected):
+    """With relaxed SIMD on, clang would also contract a * b + c into f32x4.relaxed_madd (fused
+    or not at each host's choice); RELAXED_SIMD_FLAGS forbid that. The one relaxed instruction
+    left is q5_1's i8 x i7 dot, exact for its operands (0..31 as the 7-bit one)."""
+    src = whisper.source.patched()
+    flags = whisper.wasm_compile_flags(src, whisper.source.SHIMS_DIR, relaxed=relaxed)
+    for name in whisper.builds.RELAXED_SOURCES:
+        asm = tmp_path / "out.s"
+        ui.run(
+            [*toolchains.zig(), "cc", *flags, "-std=gnu11", "-S", src / name, "-o", asm],
+            what=f"zig cc -S ({name})",
+        )
+        assert set(RELAXED_MNEMONIC.findall(asm.read_text(errors="replace"))) == expected
 
 
 GLIBC_ONLY = "the reference is glibc's expf; other C libraries round differently"

@@ -20,6 +20,10 @@ EMULATION_LIBS = (
     "-lwasi-emulated-getpid",
 )
 SIMD_FLAGS = ("-msimd128",)
+# The relaxed-SIMD variant of whisper's kernels (whisper/patches/0013), on top of SIMD_FLAGS.
+# No contraction: with relaxed SIMD clang would fuse a * b + c into f32x4.relaxed_madd, whose
+# rounding (fused or not) is each host's choice; the variant must compute the same bits.
+RELAXED_SIMD_FLAGS = ("-mrelaxed-simd", "-ffp-contract=off")
 
 # ---------------------------------------------------------------------------
 # Rust for wasm32-wasip1 (pipeline_executor_wasm)

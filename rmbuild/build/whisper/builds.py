@@ -4,8 +4,10 @@
   ``whisper-quantize``, static libraries, headers;
 - ``wasm_build()``: ``zig cc/c++ -target wasm32-wasi -msimd128``, a small build of its
   own (depfiles, a flags stamp per object, 2 jobs): ``libggml.a``, ``libwhisper.a``,
-  headers and the ``whisper-cli.wasm`` command module. ``whisper/shims`` come first
-  on the include path.
+  headers and the ``whisper-cli.wasm`` command module; and their relaxed-SIMD variant
+  (``RELAXED_SOURCES`` compiled again with ``-mrelaxed-simd``: ``lib-relaxed/libggml.a``,
+  ``whisper-cli-relaxed.wasm``), which computes the same bits. ``whisper/shims`` come
+  first on the include path.
 
 Both are content-hash keyed steps and compile incrementally in the work tree.
 """
@@ -50,6 +52,9 @@ GGML_SOURCES = (
     "ggml/src/ggml-cpu/ops.cpp",
     "ggml/src/ggml-cpu/arch/wasm/quants.c",
 )
+# The sources with __wasm_relaxed_simd__ paths (whisper/patches/0013): compiled once more
+# with RELAXED_SIMD_FLAGS for the relaxed-SIMD variant; it shares every other object.
+RELAXED_SOURCES = ("ggml/src/ggml-cpu/ggml-cpu.c",)
 # Replace ggml-backend-reg.cpp / ggml-backend-dl.cpp, and what zig's WASI libc++ lacks.
 SHIM_SOURCES = ("ggml-backend-reg-wasi.cpp", "wasi_fstream.cpp", "wasi_exceptions.cpp")
 WHISPER_SOURCES = ("src/whisper.cpp",)
@@ -149,15 +154,16 @@ def native_cli() -> Path:
 # wasm
 
 
-def wasm_compile_flags(src: Path, shims: Path | None = None) -> list[str]:
+def wasm_compile_flags(src: Path, shims: Path | None = None, relaxed: bool = False) -> list[str]:
     """Every flag of the wasm32-wasi objects (include paths for the tree ``src`` and the
-    shims ``shims``, by default the work tree's)."""
+    shims ``shims``, by default the work tree's); ``relaxed``: of the relaxed-SIMD variant."""
     shims = shims or source.work_dir() / "shims"
     return [
         "-target",
         wasm_flags.ZIG_TARGET,
         *wasm_flags.WHISPER_OPT_FLAGS,
         *wasm_flags.SIMD_FLAGS,
+        *(wasm_flags.RELAXED_SIMD_FLAGS if relaxed else ()),
         *wasm_flags.EMULATION_DEFINES,
         *wasm_flags.WHISPER_DEFINES,
         f'-DGGML_VERSION="{source.GGML_VERSION}"',
@@ -179,6 +185,8 @@ def _wasm_facts() -> dict[str, object]:
         "source_sha256": source.artifact_sha256(),
         "zig": toolchains.zig_version(),
         "flags": wasm_compile_flags(Path("/src")),
+        "relaxed_flags": wasm_compile_flags(Path("/src"), relaxed=True),
+        "relaxed_sources": RELAXED_SOURCES,
         "link": wasm_flags.EMULATION_LIBS,
         "ggml": GGML_SOURCES,
         "whisper": WHISPER_SOURCES,
@@ -267,10 +275,32 @@ def _archive(out: Path, objects: Sequence[Path]) -> None:
     ui.run([*toolchains.zig(), "ar", "rcs", out, *objects], what="zig ar")
 
 
+def _link_cli(objects: Sequence[Path], lib: Path, ggml_lib: Path, out: Path) -> None:
+    ui.run(
+        [
+            *toolchains.zig(),
+            "c++",
+            "-target",
+            wasm_flags.ZIG_TARGET,
+            *wasm_flags.WHISPER_OPT_FLAGS,
+            "-s",
+            *objects,
+            lib / "libwhisper.a",
+            ggml_lib / "libggml.a",
+            *wasm_flags.EMULATION_LIBS,
+            "-o",
+            out,
+        ],
+        what=f"zig link {out.name}",
+    )
+
+
 def wasm_build() -> Path:
     """whisper.cpp for wasm32-wasi: ``lib/libggml.a`` (ggml + CPU backend + WASI shims),
     ``lib/libwhisper.a``, ``include/`` (whisper.h, ggml headers) and
-    ``bin/whisper-cli.wasm`` (stripped WASI command module)."""
+    ``bin/whisper-cli.wasm`` (stripped WASI command module); the relaxed-SIMD variant
+    ``lib-relaxed/libggml.a`` (with the same ``lib/libwhisper.a``) and
+    ``bin/whisper-cli-relaxed.wasm``."""
 
     def build(out: Path) -> None:
         with source.work_lock():
@@ -280,38 +310,32 @@ def wasm_build() -> Path:
             shims = source.work_shims()
             sources.update({f"shims/{name}": shims / name for name in SHIM_SOURCES})
             objects = _compile_all(sources, source.work_dir() / "wasm-obj", cflags)
-            lib = out / "lib"
+            relaxed = _compile_all(
+                {name: src / name for name in RELAXED_SOURCES},
+                source.work_dir() / "wasm-obj-relaxed",
+                wasm_compile_flags(src, relaxed=True),
+            )
+            lib, lib_relaxed = out / "lib", out / "lib-relaxed"
             lib.mkdir()
-            ggml = [objects[n] for n in (*GGML_SOURCES, *(f"shims/{s}" for s in SHIM_SOURCES))]
-            _archive(lib / "libggml.a", ggml)
+            lib_relaxed.mkdir()
+            ggml = [*GGML_SOURCES, *(f"shims/{s}" for s in SHIM_SOURCES)]
+            _archive(lib / "libggml.a", [objects[n] for n in ggml])
+            _archive(lib_relaxed / "libggml.a", [relaxed.get(n, objects[n]) for n in ggml])
             _archive(lib / "libwhisper.a", [objects[n] for n in WHISPER_SOURCES])
             _copy_headers(src, out / "include")
             (out / "bin").mkdir()
             cli = [objects[n] for n in CLI_SOURCES]
-            ui.run(
-                [
-                    *toolchains.zig(),
-                    "c++",
-                    "-target",
-                    wasm_flags.ZIG_TARGET,
-                    *wasm_flags.WHISPER_OPT_FLAGS,
-                    "-s",
-                    *cli,
-                    lib / "libwhisper.a",
-                    lib / "libggml.a",
-                    *wasm_flags.EMULATION_LIBS,
-                    "-o",
-                    out / "bin" / "whisper-cli.wasm",
-                ],
-                what="zig link whisper-cli.wasm",
-            )
+            _link_cli(cli, lib, lib, out / "bin" / "whisper-cli.wasm")
+            _link_cli(cli, lib, lib_relaxed, out / "bin" / "whisper-cli-relaxed.wasm")
             (out / "flags.json").write_text(
                 json.dumps(
                     {
                         "compile": wasm_compile_flags(Path("<whisper.cpp>")),
+                        "compile_relaxed": wasm_compile_flags(Path("<whisper.cpp>"), relaxed=True),
                         "link": [*wasm_flags.EMULATION_LIBS],
                         "zig": toolchains.zig_version(),
-                        "note": "link libwhisper.a, then libggml.a, with zig c++ (one libc/libc++ per module)",
+                        "note": "link libwhisper.a, then libggml.a (lib/, or lib-relaxed/ for relaxed SIMD), "
+                        "with zig c++ (one libc/libc++ per module)",
                     },
                     indent=1,
                 )
@@ -325,5 +349,7 @@ def wasm_build() -> Path:
     )
 
 
-def wasm_cli() -> Path:
-    return wasm_build() / "bin" / "whisper-cli.wasm"
+def wasm_cli(relaxed: bool = False) -> Path:
+    """The whisper-cli command module; ``relaxed``: its relaxed-SIMD variant (the same bits,
+    faster q5_1 products; for hosts with relaxed SIMD: wasmtime, Node 22, Chromium)."""
+    return wasm_build() / "bin" / ("whisper-cli-relaxed.wasm" if relaxed else "whisper-cli.wasm")

@@ -27,6 +27,7 @@ class Transcript:
     run: Outcome
     timings_ms: dict[str, float] = field(default_factory=dict)  # whisper's own: load, mel, encode, ...
     engine: str = ""  # wasm: runner (epoch interruption) | plain
+    relaxed_simd: bool = False  # wasm: the relaxed-SIMD variant of whisper-cli
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -41,7 +42,7 @@ def _cli_args(model: str, audio: str, threads: int, beam: int) -> list[str]:
     return ["-m", model, "-f", audio, "-t", str(threads), "-bs", str(beam), "-bo", str(beam), "-nt", "-l", "en"]
 
 
-def _parse(target: str, model: Path, audio: Path, run: Outcome, engine: str) -> Transcript:
+def _parse(target: str, model: Path, audio: Path, run: Outcome, engine: str, relaxed_simd: bool = False) -> Transcript:
     stderr = run.error_text
     if run.exit_code != 0:
         tail = "\n".join(stderr.strip().splitlines()[-5:])
@@ -50,7 +51,7 @@ def _parse(target: str, model: Path, audio: Path, run: Outcome, engine: str) -> 
         raise WhisperError(f"whisper-cli ({target}) could not read {audio}")
     text = " ".join(line.strip() for line in run.text.splitlines() if line.strip())
     timings = {name: float(ms) for name, ms in _TIMING.findall(stderr)}
-    return Transcript(target, model.name, audio.name, text, run, timings, engine)
+    return Transcript(target, model.name, audio.name, text, run, timings, engine, relaxed_simd)
 
 
 def transcribe(
@@ -63,12 +64,13 @@ def transcribe(
     use_cache: bool = True,
     timeout: float = 900.0,
     engine: str = "runner",
+    relaxed_simd: bool = False,
 ) -> Transcript:
     """Transcribe ``audio`` (16 kHz WAV) with ``model`` on ``target`` ("native" or "wasm").
 
     For wasm, ``engine`` is "runner" (``wasi.run``: epoch-interruption time limit) or
     "plain" (``wasi.run(plain=True)``: no epoch interruption, a child process killed on
-    timeout); both use the compiled-module cache."""
+    timeout); both use the compiled-module cache. ``relaxed_simd``: run ``whisper-cli-relaxed.wasm``."""
     model, audio = Path(model).resolve(), Path(audio).resolve()
     rate, _ = read_wav(audio)  # a clear error for anything that is not a usable WAV
     if rate != 16000:
@@ -90,7 +92,7 @@ def transcribe(
         return _parse(target, model, audio, run, "")
     if target == "wasm" and engine in ("plain", "runner"):
         run = wasi.run(
-            builds.wasm_cli(),
+            builds.wasm_cli(relaxed=relaxed_simd),
             _cli_args(f"/model/{model.name}", f"/audio/{audio.name}", threads, beam),
             preopens={"/model": model.parent, "/audio": audio.parent},
             timeout=timeout,
@@ -98,5 +100,5 @@ def transcribe(
             program_name="whisper-cli",
             plain=engine == "plain",
         )
-        return _parse(target, model, audio, run, engine)
+        return _parse(target, model, audio, run, engine, relaxed_simd)
     raise WhisperError(f"unknown target {target!r} / engine {engine!r} (native, or wasm with runner or plain)")
