@@ -34,6 +34,11 @@ also pays V8's lazy compilation and tier-up, is recorded as ``first_run_*``). Th
 side is ``bench/peers/pages/`` (``bench.js``, ``cli-worker.js``), driven by
 ``bench/peers/chromium.mjs``.
 
+And ggml's mul_mat alone (``bench/whisper/mul_mat_bench.c``: f16, q8_0, q5_1 in tiny.en's
+encoder and decoder shapes, the fastest of many calls in one process): natively against
+the native archives, and in wasmtime against both wasm archives (SIMD128, relaxed SIMD),
+section ``kernels``; the two wasm archives must give the same checksums.
+
 Writes ``reports/whisper_bench.json`` and ``reports/whisper_bench.png``.
 ``--full`` repeats every run 3 times and keeps the fastest.
 """
@@ -45,12 +50,14 @@ import contextlib
 import importlib.metadata
 import itertools
 import json
+import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..build import native, whisper
+from ..build.wasm import flags as wasm_flags
 from ..build.wasm import module as wasm_module
 from ..core import fsutil, machine, paths, toolchains, ui
 from ..core.ui import BuildError
@@ -62,6 +69,7 @@ TARGET_RTF_WASM = 2.0  # the proposal: RTF < 2.0 in wasm ...
 TARGET_RATIO = 2.0  # ... and wasm less than 2x native
 REPORT_JSON = "whisper_bench.json"
 REPORT_PNG = "whisper_bench.png"
+KERNEL_BENCH = paths.REPO / "bench" / "whisper" / "mul_mat_bench.c"
 
 
 def _module_compile(module: Path) -> dict[str, object]:
@@ -438,6 +446,124 @@ def _pipeline_comparisons(rows: list[dict], cli_by: dict) -> list[dict]:
     return out
 
 
+KERNEL_ROUNDS = 4  # the three builds run in turn this many times; the fastest call of all counts
+
+
+def _kernel_programs(workdir: Path) -> dict[str, Callable[[], list[dict]]]:
+    """KERNEL_BENCH built three ways, each a callable that runs it once and returns its rows:
+    "native" (the native archives, cc), "wasm" and "wasm-relaxed" (zig, linked with lib/ or
+    lib-relaxed/ libggml.a; wasmtime, plain engine)."""
+    native_build, wasm_build = whisper.native_build(), whisper.wasm_build()
+    exe = workdir / "mul_mat_bench"
+    ui.run(
+        [
+            "cc",
+            "-O2",
+            "-std=gnu11",
+            f"-I{native_build / 'include'}",
+            KERNEL_BENCH,
+            *(native_build / "lib" / name for name in ("libggml.a", "libggml-cpu.a", "libggml-base.a")),
+            "-lstdc++",
+            "-lm",
+            "-lpthread",
+            "-o",
+            exe,
+        ],
+        what="cc (mul_mat bench)",
+    )
+    obj = workdir / "mul_mat_bench.o"
+    src = whisper.source.patched()
+    flags = whisper.wasm_compile_flags(src, whisper.source.SHIMS_DIR)
+    ui.run(
+        [*toolchains.zig(), "cc", *flags, "-std=gnu11", "-c", KERNEL_BENCH, "-o", obj], what="zig cc (mul_mat bench)"
+    )
+
+    def native_rows() -> list[dict]:
+        proc = subprocess.run([str(exe)], capture_output=True, text=True, timeout=900, check=False)
+        if proc.returncode != 0:
+            raise BuildError(f"mul_mat bench (native) failed with exit code {proc.returncode}: {proc.stderr[-500:]}")
+        return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+
+    def wasm_rows(label: str, module: Path) -> Callable[[], list[dict]]:
+        def rows() -> list[dict]:
+            run = wasi.run(module, [], timeout=900, plain=True)
+            if run.exit_code != 0:
+                raise BuildError(
+                    f"mul_mat bench ({label}) failed with exit code {run.exit_code}: {run.error_text[-500:]}"
+                )
+            return [json.loads(line) for line in run.text.splitlines() if line.strip()]
+
+        return rows
+
+    programs: dict[str, Callable[[], list[dict]]] = {"native": native_rows}
+    for label, lib in (("wasm", "lib"), ("wasm-relaxed", "lib-relaxed")):
+        module = workdir / f"mul_mat_bench-{lib}.wasm"
+        ui.run(
+            [
+                *toolchains.zig(),
+                "c++",
+                "-target",
+                wasm_flags.ZIG_TARGET,
+                obj,
+                wasm_build / lib / "libggml.a",
+                *wasm_flags.EMULATION_LIBS,
+                "-o",
+                module,
+            ],
+            what=f"zig c++ (mul_mat bench, {lib})",
+        )
+        programs[label] = wasm_rows(label, module)
+    return programs
+
+
+def _kernel_outputs(workdir: Path) -> dict[str, list[dict]]:
+    """Each build's rows, ``best_ms`` the fastest of KERNEL_ROUNDS runs taken in turn (on a
+    shared VM the machine's speed drifts over seconds: turns spread it over all three)."""
+    programs = _kernel_programs(workdir)
+    best: dict[str, list[dict]] = {}
+    for _ in range(KERNEL_ROUNDS):
+        for label, program in programs.items():
+            rows = program()
+            if label not in best:
+                best[label] = rows
+                continue
+            for kept, row in zip(best[label], rows, strict=True):
+                if row["checksum"] != kept["checksum"]:
+                    raise BuildError(f"mul_mat bench ({label}): another checksum on another run ({kept}, {row})")
+                kept["best_ms"] = min(kept["best_ms"], row["best_ms"])
+    return best
+
+
+def kernel_rows(workdir: Path) -> list[dict]:
+    """Per type and shape: the fastest call natively, in wasm and in the relaxed-SIMD wasm."""
+    ui.step("whisper bench: mul_mat alone (native; wasmtime with the SIMD128 and relaxed-SIMD archives)")
+    outputs = _kernel_outputs(workdir)
+    rows = []
+    for n, w, r in zip(outputs["native"], outputs["wasm"], outputs["wasm-relaxed"], strict=True):
+        shape = {key: n[key] for key in ("type", "k", "rows", "cols")}
+        if any({key: x[key] for key in shape} != shape for x in (w, r)):
+            raise BuildError(f"mul_mat bench: the builds printed different cases ({n}, {w}, {r})")
+        rows.append(
+            {
+                **shape,
+                "native_ms": n["best_ms"],
+                "wasm_ms": w["best_ms"],
+                "wasm_relaxed_ms": r["best_ms"],
+                "wasm_over_native": round(w["best_ms"] / max(n["best_ms"], 1e-9), 2),
+                "wasm_relaxed_over_native": round(r["best_ms"] / max(n["best_ms"], 1e-9), 2),
+                "wasm_relaxed_over_wasm": round(r["best_ms"] / max(w["best_ms"], 1e-9), 2),
+                # the relaxed variant computes the same bits (patch 0013)
+                "relaxed_checksum_equals_wasm": r["checksum"] == w["checksum"],
+            }
+        )
+        ui.info(
+            f"{shape['type']:<5} {shape['k']:>4}x{shape['rows']:<5} x {shape['cols']:>4} cols: native "
+            f"{n['best_ms']:.2f} ms, wasm {w['best_ms']:.2f} (x{rows[-1]['wasm_over_native']:.2f}), relaxed "
+            f"{r['best_ms']:.2f} (x{rows[-1]['wasm_relaxed_over_wasm']:.2f} wasm)"
+        )
+    return rows
+
+
 def _chart(report: dict[str, object], out: Path) -> None:
     try:
         import matplotlib
@@ -450,7 +576,8 @@ def _chart(report: dict[str, object], out: Path) -> None:
     cases = [(r["model"], r["audio"]) for r in rows if r["target"] == "native"]
     by = {(r["model"], r["audio"], r["target"]): r for r in rows}
     labels = [f"{m}\n{a.removesuffix('.wav')}" for m, a in cases]
-    fig, (ax1, ax3, ax2) = plt.subplots(1, 3, figsize=(19, 5))
+    fig, axes = plt.subplots(2, 2, figsize=(19, 10))
+    (ax1, ax3), (ax2, ax4) = axes
     x = range(len(cases))
     width = 0.17
     native = [by[(m, a, "native")]["rtf"] for m, a in cases]
@@ -518,6 +645,23 @@ def _chart(report: dict[str, object], out: Path) -> None:
         "Pipeline MediaReader -> Resample -> Whisper vs bare CLI (1 thread; Chromium: runner, shim)", fontsize=9
     )
     ax3.legend(fontsize=8)
+
+    kernels = report["kernels"]["rows"]
+    labels4 = [f"{k['type']}\n{k['k']}x{k['rows']}\nx{k['cols']}" for k in kernels]
+    x4 = range(len(kernels))
+    ax4.bar([i - 0.2 for i in x4], [k["wasm_over_native"] for k in kernels], 0.4, label="wasm", color="#dd8452")
+    ax4.bar(
+        [i + 0.2 for i in x4],
+        [k["wasm_relaxed_over_native"] for k in kernels],
+        0.4,
+        label="wasm, relaxed-SIMD variant",
+        color="#e8b04a",
+    )
+    ax4.axhline(1.3, color="red", linestyle="--", linewidth=1, label="1.3x")
+    ax4.set_xticks(list(x4), labels4, fontsize=7)
+    ax4.set_ylabel("time / native time, lower is better")
+    ax4.set_title("mul_mat alone (type, k x rows, x cols), fastest call, 1 thread: wasm / native", fontsize=9)
+    ax4.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
@@ -556,6 +700,8 @@ def run(args: argparse.Namespace) -> int:
 
     with tempfile.TemporaryDirectory(prefix="whisper-bench-pipeline-") as tmp:
         pipeline_rows = _pipeline_runs(built, audios, repeats, Path(tmp))
+    with tempfile.TemporaryDirectory(prefix="whisper-bench-kernels-") as tmp:
+        kernels = kernel_rows(Path(tmp))
 
     by = {(r["model"], r["audio"], r["target"]): r for r in runs}
     pipeline_comparisons = _pipeline_comparisons(pipeline_rows, by)
@@ -596,7 +742,12 @@ def run(args: argparse.Namespace) -> int:
                 }
             )
     f16_mismatch = [c for c in comparisons if c["model"] == "f16" and not c["transcripts_match"]]
-    relaxed_mismatch = [c for c in comparisons if not c["relaxed_transcript_equals_wasm"]]
+    relaxed_mismatch = [f"{c['model']} {c['audio']}" for c in comparisons if not c["relaxed_transcript_equals_wasm"]]
+    relaxed_mismatch += [
+        f"mul_mat {k['type']} {k['k']}x{k['rows']}x{k['cols']}"
+        for k in kernels
+        if not k["relaxed_checksum_equals_wasm"]
+    ]
     report = {
         "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "settings": {"threads": 1, "beam": 5, "best_of": 5, "repeats": repeats, "language": "en"},
@@ -628,6 +779,13 @@ def run(args: argparse.Namespace) -> int:
             "JSON output; wasm: plain engine, precompiled module, compilation excluded) / audio seconds",
             "comparisons": pipeline_comparisons,
             "runs": [{k: v for k, v in r.items() if k != "output"} for r in pipeline_rows],
+        },
+        "kernels": {
+            "source": str(KERNEL_BENCH.relative_to(paths.REPO)),
+            "definition": "ggml_mul_mat of a (rows x k) weight of the type by a (cols x k) f32 input, 1 thread: "
+            f"the fastest of many calls in one process, over {KERNEL_ROUNDS} runs of each build in turn "
+            "(wasm: wasmtime, plain engine)",
+            "rows": kernels,
         },
         "f16_transcripts_match": not f16_mismatch,
         "bench_seconds": round(time.monotonic() - started, 1),
@@ -673,8 +831,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if relaxed_mismatch:
         raise BuildError(
-            "whisper-cli-relaxed.wasm transcribed differently from whisper-cli.wasm (they must compute the "
-            "same bits): " + "; ".join(f"{c['model']} {c['audio']}" for c in relaxed_mismatch) + f" (see {json_path})"
+            "the relaxed-SIMD whisper build computed differently from the SIMD128 one (they must compute the "
+            "same bits): " + "; ".join(relaxed_mismatch) + f" (see {json_path})"
         )
     if f16_mismatch:
         raise BuildError(

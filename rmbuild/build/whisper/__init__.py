@@ -3,7 +3,8 @@
 - ``source``: the locked sdist's whisper.cpp with ``whisper/patches`` applied, and the
   persistent work tree that makes both builds incremental;
 - ``builds``: ``native_build()`` (cmake) and ``wasm_build()`` (zig: ``libggml.a``,
-  ``libwhisper.a``, ``whisper-cli.wasm``);
+  ``libwhisper.a``, ``whisper-cli.wasm``, and the relaxed-SIMD ``libggml.a`` and
+  ``whisper-cli-relaxed.wasm``, which compute the same bits);
 - ``model``: tiny.en converted from CTranslate2 to ggml f16, quantized to q8_0, q5_1;
 - ``audio``: jfk.wav, an espeak-ng utterance, WAV helpers;
 - ``transcribe``: the bare whisper-cli on either target.
