@@ -61,6 +61,11 @@ def test_relaxed_simd_cli_prints_the_same_bytes_as_the_simd128_cli(models):
     assert whisper.wasm_cli(relaxed=True).read_bytes() != whisper.wasm_cli().read_bytes()
 
 
+def test_relaxed_simd_is_refused_for_the_native_target(models):
+    with pytest.raises(whisper.WhisperError, match="relaxed_simd is a variant of the wasm build"):
+        whisper.transcribe("native", models["q5_1"], whisper.jfk_wav(), relaxed_simd=True)
+
+
 def test_wasm_build_exports_libraries_and_header():
     out = whisper.wasm_build()
     for name in (

@@ -521,7 +521,8 @@ def _kernel_outputs(workdir: Path) -> dict[str, list[dict]]:
     shared VM the machine's speed drifts over seconds: turns spread it over all three)."""
     programs = _kernel_programs(workdir)
     best: dict[str, list[dict]] = {}
-    for _ in range(KERNEL_ROUNDS):
+    for round_no in range(1, KERNEL_ROUNDS + 1):
+        ui.info(f"round {round_no} of {KERNEL_ROUNDS}: native, wasm, wasm-relaxed")
         for label, program in programs.items():
             rows = program()
             if label not in best:

@@ -71,6 +71,8 @@ def transcribe(
     For wasm, ``engine`` is "runner" (``wasi.run``: epoch-interruption time limit) or
     "plain" (``wasi.run(plain=True)``: no epoch interruption, a child process killed on
     timeout); both use the compiled-module cache. ``relaxed_simd``: run ``whisper-cli-relaxed.wasm``."""
+    if relaxed_simd and target != "wasm":
+        raise WhisperError(f"relaxed_simd is a variant of the wasm build; target {target!r} has none")
     model, audio = Path(model).resolve(), Path(audio).resolve()
     rate, _ = read_wav(audio)  # a clear error for anything that is not a usable WAV
     if rate != 16000:
