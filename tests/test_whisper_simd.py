@@ -25,6 +25,7 @@ import pytest
 
 from rmbuild.build import whisper
 from rmbuild.build.wasm import flags as wasi_flags
+from rmbuild.checks import whisper_bench
 from rmbuild.core import toolchains, ui
 from rmbuild.run import wasi
 
@@ -59,7 +60,17 @@ def test_wasm_mul_mat_and_attention_kernels_match_references(tmp_path, lib):
     obj = tmp_path / "kernels.o"
     module = tmp_path / "kernels.wasm"
     ui.run(
-        [*toolchains.zig(), "cc", *flags, "-std=gnu11", "-c", DATA / "wasm_kernels_check.c", "-o", obj],
+        [
+            *toolchains.zig(),
+            "cc",
+            *flags,
+            "-std=gnu11",
+            f"-I{whisper_bench.KERNEL_BENCH.parent}",  # uniform.h: the inputs the kernel bench uses too
+            "-c",
+            DATA / "wasm_kernels_check.c",
+            "-o",
+            obj,
+        ],
         what="zig cc (kernel check)",
     )
     ui.run(

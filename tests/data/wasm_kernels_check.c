@@ -17,14 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint32_t rng_state = 2463534242u;
-
-static float uniform(void) {  // [-1, 1)
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 17;
-    rng_state ^= rng_state << 5;
-    return (float) ((double) rng_state / 2147483648.0 - 1.0);
-}
+#include "uniform.h"  // bench/whisper: the inputs both kernel programs use
 
 static struct ggml_context * new_context(void) {
     struct ggml_init_params params = { .mem_size = (size_t) 256 << 20, .mem_buffer = NULL, .no_alloc = false };
