@@ -9,6 +9,7 @@ Projects are made in temporary folders outside the repo, from the starter
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -19,7 +20,7 @@ import pytest
 from rmbuild.build import native
 from rmbuild.build.pack import bundle, requirements, spec
 from rmbuild.checks import browser, npm_package
-from rmbuild.core import paths
+from rmbuild.core import fsutil, paths
 from rmbuild.core.rmpkg import rmpkg
 from rmbuild.core.ui import BuildError
 from rmbuild.run import executor
@@ -255,6 +256,31 @@ def test_packing_is_reproducible(project: Path, packed: Path, tmp_path: Path) ->
     assert [r["name"] for r in meta["requirements"]] == ["humanize"]
     assert meta["runtime"]["env"]["PYTHONPATH"] == "/site-packages"
     assert (project / "rmpkg.lock").exists()
+
+
+def test_a_member_built_again_with_other_bytes_is_packed_again(project: Path, packed: Path, tmp_path, monkeypatch):
+    """A cached step can be built again under the same key with other bytes (Wizer's snapshot
+    differs in padding bytes from run to run: README "Start-up by pre-initialisation"), at the
+    same path. A bundle holding it must then be packed again, not taken from the cache with the
+    old bytes inside (the sessions bench refuses such a bundle)."""
+    s = spec.load(project / "rmpkg.toml")
+    real = bundle.wasm_module.reactor_path
+    copies: dict[bool, Path] = {}
+
+    def reactor(preinit: bool = True, numpy: bool = True) -> Path:
+        if numpy not in copies:
+            copies[numpy] = tmp_path / f"reactor-numpy-{numpy}.wasm"
+            shutil.copyfile(real(preinit=preinit, numpy=numpy), copies[numpy])
+        return copies[numpy]
+
+    monkeypatch.setattr(bundle.wasm_module, "reactor_path", reactor)
+    first = bundle.build(s)
+    (copy,) = copies.values()
+    body = bytes([len(b"rmbuild-test")]) + b"rmbuild-test" + b"rebuilt"
+    copy.write_bytes(copy.read_bytes() + b"\x00" + bytes([len(body)]) + body)  # a custom section: still valid
+    second = bundle.build(s)
+    assert second != first
+    assert rmpkg.read(second).metadata["provenance"]["runtime_reactor_sha256"] == fsutil.sha256_file(copy)
 
 
 def _native(project: Path) -> executor.Outcome:

@@ -332,9 +332,13 @@ def _check_file(a: Assembly, p: spec.Pipeline, f: dict) -> None:
 
 
 def _inputs(a: Assembly) -> list[Path]:
+    """What the bundle is made of, hashed by content: every member, also those outside the
+    project. A cached step's output path is no content key: a step can be built again under
+    the same key with other bytes (Wizer's snapshot differs in padding bytes from run to run,
+    README "Start-up by pre-initialisation"), and its dependents must then be packed again."""
     found = [a.spec.path, *([a.spec.lock_path] if a.spec.lock_path.exists() else [])]
     found += [Path(__file__), paths.PACKAGING_DIR / "rmpkg.py", paths.PACKAGING_DIR / "rmpkg.schema.json"]
-    return found + sorted({h for m, h in a.members.items() if m.startswith(PROJECT_SOURCE + "/")})
+    return found + sorted(set(a.members.values()))
 
 
 def build(s: spec.Spec, *, frozen: bool = False) -> Path:
@@ -343,7 +347,8 @@ def build(s: spec.Spec, *, frozen: bool = False) -> Path:
     a = assemble(s, frozen=frozen)
     facts = {
         "members": sorted(a.members),
-        # content keys of what lives outside the project (the module, stdlib, wheels, models)
+        # where each member outside the project comes from (the module, stdlib, wheels, models;
+        # their bytes are inputs)
         "outside": sorted((m, str(h)) for m, h in a.members.items() if not m.startswith(PROJECT_SOURCE + "/")),
         "env": a.env,
         "mounts": [a.mounts, a.models],
