@@ -48,6 +48,7 @@ FAULTS = (
     "a terminated worker rejects the pending push and later ones (WorkerError)",
 )
 STUCK_TAB = "webdriver: a tab the driver is stuck on is replaced, and the page loads in a new one"
+DEAD_BROWSER = "webdriver: a browser that ended is replaced (a new driver and browser), and its section runs again"
 SCREENSHOTS = (
     "features-isolated",
     "features-plain",
@@ -215,8 +216,9 @@ def test_engine_end_to_end(site_and_expected, report: dict, engine: str) -> None
         assert (shots / f"{shot}.png").exists(), shot
     if features["audioWorklet"]:
         assert (shots / "live-captions.png").exists()
-    if engine == "webkit":  # its driver's stuck tabs (browser-demo/e2e/webdriver.mjs)
+    if engine == "webkit":  # its driver's stuck tabs and ended browsers (browser-demo/e2e/webdriver.mjs)
         assert names[STUCK_TAB]["ok"], names[STUCK_TAB]
+        assert names[DEAD_BROWSER]["ok"], names[DEAD_BROWSER]
 
 
 def test_engine_features_and_paths(report: dict, engine: str) -> None:

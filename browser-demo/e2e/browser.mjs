@@ -110,6 +110,53 @@ async function stuckTab(base) {
   }
 }
 
+/** What the driver answers once the browser behind its session is gone: WebKitGTK 2.50.6's MiniBrowser
+ *  ended once in about six runs during an offline numpy run ("Could not parse script result", then
+ *  "invalid session id" for every later command); killed, the next command gets "unknown error". */
+const SESSION_ENDED = /invalid session id/;
+
+/** Run a section of checks (`fn` records them). If a check failed and the browser has ended (no
+ *  browser process under the driver, or the driver says the session is gone): once, a new driver and
+ *  browser (WebDriver engines) and the whole section again; the first attempt's results are dropped,
+ *  and the report's driverRecoveries says why. A section that fails again there fails. */
+async function section(label, fn) {
+  const mark = { results: results.length, failures, skipped };
+  const attempt = async () => {
+    try {
+      await fn();
+    } catch (err) {
+      record(label, false, { message: String(err) });
+    }
+  };
+  await attempt();
+  const failed = results.slice(mark.results).filter((r) => !r.ok);
+  if (failed.length === 0 || !engine.restart) return;
+  const ended = failed.find((r) => SESSION_ENDED.test(r.message ?? "")) ?? (engine.browserEnded() ? failed[0] : null);
+  if (!ended) return;
+  results.splice(mark.results);
+  ({ failures, skipped } = mark);
+  await engine.restart(`the browser's session ended during "${label}" (${ended.name}: ${ended.message.slice(0, 200)})`);
+  await attempt();
+}
+
+/** Kill the browser at the start of a section: `section` must go on in a new session, once, and the
+ *  section's check must pass there. The provoked replacement is taken out of the report's list. */
+async function deadBrowser(base) {
+  const name = "webdriver: a browser that ended is replaced (a new driver and browser), and its section runs again";
+  const before = engine.recoveries.length;
+  let attempts = 0;
+  let killed = [];
+  let loaded = null;
+  await section(name, async () => {
+    attempts++;
+    if (attempts === 1) killed = engine.killBrowser();
+    loaded = await open(base, { backend: "shim", bundle: "multiply-add" });
+  });
+  const replaced = engine.recoveries.splice(before);
+  const ok = attempts === 2 && replaced.length === 1 && "endedSession" in replaced[0] && loaded?.state === "idle";
+  record(name, ok, { message: `killed ${killed.join(", ")}; ${attempts} attempts; replaced ${JSON.stringify(replaced)}; then ${JSON.stringify(loaded)}` });
+}
+
 /** A bundle with one byte of a member changed (gzip and tar stay valid; the member's sha256 does not). */
 function tamper(bundle) {
   const tar = gunzipSync(bundle);
@@ -651,6 +698,7 @@ try {
   //    page whose first load never ends (the test server holds it open; the next load ends). Before
   //    the offline checks: their service worker would answer for that page itself.
   if (config.engine === "webkit") await stuckTab(config.isolatedUrl);
+  if (config.engine === "webkit") await deadBrowser(config.isolatedUrl);
 
   // 7. Offline after the first visit, without COOP/COEP (GitHub Pages) and with.
   for (const [base, label] of [[config.plainUrl, "plain"], [config.isolatedUrl, "isolated"]]) {
@@ -658,23 +706,14 @@ try {
       skip(`offline (${label})`, "no service worker API on http://127.0.0.1 in this engine");
       continue;
     }
-    try {
-      await offline(base, label);
-    } catch (err) {
-      record(`offline (${label})`, false, { message: String(err) });
-      await setOffline(false);
-    }
+    await section(`offline (${label})`, () => offline(base, label));
   }
 
   // 8. Sessions through the worker: every pipeline, and the faults. Last: one fault terminates a
   //    worker stuck in a Python `while True`, and WebKitGTK 2.50.6 does not stop a wasm loop on
   //    terminate() (the web process stays at 100% of a core); with this before the offline checks,
   //    no offline reload there ever finished loading (with it after them, the plain site's all pass).
-  try {
-    await sessionsInTheWorker(config.isolatedUrl);
-  } catch (err) {
-    record("sessions in the worker", false, { message: String(err) });
-  }
+  await section("sessions in the worker", () => sessionsInTheWorker(config.isolatedUrl));
 } catch (err) {
   record("the checks ran to their end", false, { message: String(err?.stack ?? err).slice(0, 600) });
 } finally {

@@ -66,7 +66,12 @@ export async function launchEngine(config) {
     // device a beep, so there the live mode plays the WAV into the AudioWorklet instead (?mic=URL).
     liveSource: config.engine === "chromium" ? "getUserMedia (fake device playing the WAV)" : "the WAV decoded and played into the AudioWorklet (?mic=)",
     close: handle.close,
-    // Tabs the WebDriver page object replaced because the driver stayed stuck on them (webdriver.mjs).
+    // Tabs the WebDriver page object replaced because the driver stayed stuck on them, and sessions
+    // replaced because their browser ended (webdriver.mjs).
     recoveries: handle.recoveries ?? [],
+    // WebDriver engines: a new session after the browser ended, and a way to provoke that.
+    restart: handle.restart,
+    killBrowser: handle.killBrowser,
+    browserEnded: handle.browserEnded,
   };
 }

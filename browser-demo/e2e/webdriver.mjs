@@ -4,7 +4,7 @@
 //
 // Requests to anything but 127.0.0.1 go to a recording proxy (the W3C `proxy` capability, with
 // 127.0.0.1 exempt), which refuses them: `outside()` lists what the browser asked for.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { request } from "node:http";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -248,6 +248,11 @@ function pageOf(session, files, recoveries) {
     textContent: (selector) => session.evaluate((s) => document.querySelector(s)?.textContent ?? null, selector),
     $eval: (selector, fn) => session.evaluate(`(s) => (${fn})(document.querySelector(s))`, selector),
     $$eval: (selector, fn) => session.evaluate(`(s) => (${fn})([...document.querySelectorAll(s)])`, selector),
+    /** Go on in `next` (a new session, after the browser of this one ended): no page is open there yet. */
+    useSession: (next) => {
+      session = next;
+      navigating = current = null;
+    },
     screenshot: async ({ path }) => {
       const png = await session.cmd("GET", "/screenshot", undefined, 120_000);
       writeFileSync(path, Buffer.from(png, "base64"));
@@ -345,32 +350,32 @@ export async function launchFirefox({ geckodriver, firefox, proxy, fakeMic = tru
   const files = mkdtempSync(join(tmpdir(), "rmpkg-firefox-"));
   // Firefox inherits the driver's environment: MOZ_REMOTE_SETTINGS_DEVTOOLS lets a release build take
   // services.settings.server (else Remote Settings polls Mozilla's server whatever the pref says).
-  const driver = await startDriver(
-    geckodriver,
-    (port) => ["--port", String(port), "--host", "127.0.0.1", "--log", "warn"],
-    { MOZ_REMOTE_SETTINGS_DEVTOOLS: "1" },
-    "geckodriver",
-  );
+  const startGeckodriver = () =>
+    startDriver(
+      geckodriver,
+      (port) => ["--port", String(port), "--host", "127.0.0.1", "--log", "warn"],
+      { MOZ_REMOTE_SETTINGS_DEVTOOLS: "1" },
+      "geckodriver",
+    );
   const prefs = { ...FIREFOX_PREFS };
   if (!fakeMic) delete prefs["media.navigator.streams.fake"];
-  const session = await newSession(
-    driver,
-    {
-      browserName: "firefox",
-      "moz:firefoxOptions": {
-        binary: firefox,
-        args: ["-headless", "-width", "1360", "-height", "1000"],
-        prefs,
-        // lets services.settings.server point at nothing (Remote Settings would poll Mozilla's server)
-        env: { MOZ_REMOTE_SETTINGS_DEVTOOLS: "1" },
-        log: { level: "warn" },
-      },
-      ...proxyCapability(proxy),
-      ...TIMEOUTS,
+  const capabilities = {
+    browserName: "firefox",
+    "moz:firefoxOptions": {
+      binary: firefox,
+      args: ["-headless", "-width", "1360", "-height", "1000"],
+      prefs,
+      // lets services.settings.server point at nothing (Remote Settings would poll Mozilla's server)
+      env: { MOZ_REMOTE_SETTINGS_DEVTOOLS: "1" },
+      log: { level: "warn" },
     },
-    "Firefox",
-  );
-  return finish(session, driver, files, "firefox");
+    ...proxyCapability(proxy),
+    ...TIMEOUTS,
+  };
+  return finish(files, "firefox", async () => {
+    const driver = await startGeckodriver();
+    return { driver, session: await newSession(driver, capabilities, "Firefox") };
+  });
 }
 
 /** WebKitGTK's MiniBrowser through WebKitWebDriver, on the display in $DISPLAY (Xvfb). */
@@ -383,38 +388,78 @@ export async function launchWebKit({ driver: binary, minibrowser, proxy, display
   // WEBKIT_DISABLE_COMPOSITING_MODE=1, once the page's WebAssembly memories pass ~800 MB (a Whisper run)
   // WebKitWebDriver's screenshot never answers (measured with WebKitGTK 2.50.6 under Xvfb).
   Object.assign(env, { LIBGL_ALWAYS_SOFTWARE: "1", GDK_BACKEND: "x11" });
-  const driver = await startDriver(binary, (port) => [`--port=${port}`, "--host=local"], env, "WebKitWebDriver");
-  const session = await newSession(
-    driver,
-    {
-      browserName: "MiniBrowser",
-      "webkitgtk:browserOptions": {
-        binary: minibrowser,
-        args: ["--automation", "--enable-mock-capture-devices=true", "--enable-media-stream=true", "--enable-webaudio=true"],
-      },
-      acceptInsecureCerts: true,
-      ...proxyCapability(proxy),
-      timeouts: { ...TIMEOUTS.timeouts, pageLoad: WEBKIT_PAGE_LOAD_MS },
-      // Navigation returns at DOMContentLoaded (the flow then waits for the page's own state): offline, a
-      // page the service worker serves never fires its load event in WebKitGTK 2.50 (measured), so a
-      // "normal" navigation would wait out its timeout. ("none", the page object waiting for the new
-      // document itself, once left one command blocked for minutes after a plain navigation.)
-      pageLoadStrategy: "eager",
+  const capabilities = {
+    browserName: "MiniBrowser",
+    "webkitgtk:browserOptions": {
+      binary: minibrowser,
+      args: ["--automation", "--enable-mock-capture-devices=true", "--enable-media-stream=true", "--enable-webaudio=true"],
     },
-    "WebKitGTK",
-  );
-  return finish(session, driver, files, "webkit");
+    acceptInsecureCerts: true,
+    ...proxyCapability(proxy),
+    timeouts: { ...TIMEOUTS.timeouts, pageLoad: WEBKIT_PAGE_LOAD_MS },
+    // Navigation returns at DOMContentLoaded (the flow then waits for the page's own state): offline, a
+    // page the service worker serves never fires its load event in WebKitGTK 2.50 (measured), so a
+    // "normal" navigation would wait out its timeout. ("none", the page object waiting for the new
+    // document itself, once left one command blocked for minutes after a plain navigation.)
+    pageLoadStrategy: "eager",
+  };
+  return finish(files, "webkit", async () => {
+    const driver = await startDriver(binary, (port) => [`--port=${port}`, "--host=local"], env, "WebKitWebDriver");
+    return { driver, session: await newSession(driver, capabilities, "WebKitGTK") };
+  });
 }
 
-async function finish(session, driver, files, engine) {
-  await session.cmd("POST", "/window/rect", { width: 1360, height: 1000 }).catch(() => undefined);
+/** The engine handle over `start()`'s driver and session. `restart` replaces both when the browser
+ *  has ended: WebKitWebDriver 2.50.6 never answers a new session after its browser was killed
+ *  (measured: no answer within 360 s), so a new driver starts the new browser, on the same profile
+ *  folders. */
+async function finish(files, engine, start) {
+  const sizeWindow = (s) => s.cmd("POST", "/window/rect", { width: 1360, height: 1000 }).catch(() => undefined);
+  let { driver, session } = await start();
+  await sizeWindow(session);
+  const first = session;
   const recoveries = [];
   const page = pageOf(session, files, recoveries);
-  const close = async () => {
+  const stopDriver = async () => {
     await fetch(`${driver.base}/session/${session.id}`, { method: "DELETE" }).catch(() => undefined);
-    driver.child.kill("SIGTERM");
-    await new Promise((r) => (driver.child.exitCode !== null ? r() : driver.child.once("exit", r)));
+    if (driver.child.exitCode === null) driver.child.kill("SIGTERM"); // the driver closes its browser
+    await new Promise((r) => (driver.child.exitCode !== null || driver.child.signalCode !== null ? r() : driver.child.once("exit", r)));
+  };
+  /** The browser processes the driver started (none once the browser has ended). */
+  const browserPids = () =>
+    spawnSync("ps", ["-o", "pid=", "--ppid", String(driver.child.pid)], { encoding: "utf8" })
+      .stdout.split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  const restart = async (why) => {
+    const ended = session.id;
+    await stopDriver();
+    ({ driver, session } = await start());
+    await sizeWindow(session);
+    page.useSession(session);
+    recoveries.push({ why, endedSession: ended });
+    console.log(`webdriver: ${why}: went on with a new driver and browser`);
+  };
+  /** Kill the browser the driver started (not the driver): how the e2e flow provokes `restart`. */
+  const killBrowser = () => {
+    const pids = browserPids();
+    if (pids.length === 0) throw new Error(`no browser process under the driver (pid ${driver.child.pid})`);
+    for (const pid of pids) process.kill(pid, "SIGKILL");
+    return pids;
+  };
+  const close = async () => {
+    await stopDriver();
     rmSync(files, { recursive: true, force: true });
   };
-  return { engine, session, page, capabilities: session.capabilities, close, recoveries };
+  return {
+    engine,
+    session: first,
+    page,
+    capabilities: first.capabilities,
+    close,
+    recoveries,
+    restart,
+    killBrowser,
+    browserEnded: () => browserPids().length === 0,
+  };
 }
