@@ -420,10 +420,16 @@ async function finish(files, engine, start) {
   const first = session;
   const recoveries = [];
   const page = pageOf(session, files, recoveries);
+  /** End the session and the driver, each given 10 s (a driver whose browser died may answer neither). */
   const stopDriver = async () => {
-    await fetch(`${driver.base}/session/${session.id}`, { method: "DELETE" }).catch(() => undefined);
-    if (driver.child.exitCode === null) driver.child.kill("SIGTERM"); // the driver closes its browser
-    await new Promise((r) => (driver.child.exitCode !== null || driver.child.signalCode !== null ? r() : driver.child.once("exit", r)));
+    const { child } = driver;
+    await fetch(`${driver.base}/session/${session.id}`, { method: "DELETE", signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+    const exited = new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once("exit", r)));
+    if (child.exitCode === null) child.kill("SIGTERM"); // the driver closes its browser
+    if ((await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)])) === false) {
+      child.kill("SIGKILL");
+      await exited;
+    }
   };
   /** The browser processes the driver started (none once the browser has ended). */
   const browserPids = () =>
