@@ -417,7 +417,7 @@ async function finish(files, engine, start) {
   const sizeWindow = (s) => s.cmd("POST", "/window/rect", { width: 1360, height: 1000 }).catch(() => undefined);
   let { driver, session } = await start();
   await sizeWindow(session);
-  const first = session;
+  const { capabilities } = session; // the browser's version: the same after a restart
   const recoveries = [];
   const page = pageOf(session, files, recoveries);
   /** End the session and the driver, each given 10 s (a driver whose browser died may answer neither). */
@@ -459,9 +459,8 @@ async function finish(files, engine, start) {
   };
   return {
     engine,
-    session: first,
     page,
-    capabilities: first.capabilities,
+    capabilities,
     close,
     recoveries,
     restart,
